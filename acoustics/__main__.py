@@ -1,0 +1,5 @@
+import sys
+
+from acoustics.cli import main
+
+sys.exit(main())

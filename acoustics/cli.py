@@ -1,0 +1,143 @@
+"""``uwac`` command line: a thin layer over each command's core function.
+
+Commands that need torch (train, export, demo) import it only when run, so a sonar node without
+torch still has ``uwac synth`` and ``uwac evaluate``. Expected failures (bad input, missing files)
+end with one clear line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from acoustics import __version__
+
+
+class CommandError(Exception):
+    """An expected failure to report as one line."""
+
+
+def _needs_torch(command: str):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise CommandError(f"`uwac {command}` needs PyTorch: pip install 'uwac[train]' "
+                           "(with the constraints file, see README)") from None
+
+
+def cmd_synth(args) -> None:
+    from acoustics.synth import render_dataset
+
+    manifest = render_dataset(out_dir=args.out, minutes=args.minutes, seed=args.seed, sample_rate=args.sample_rate,
+                              clip_seconds=args.clip_seconds, workers=args.workers)
+    print(f"wrote {manifest}")
+
+
+def cmd_train(args) -> None:
+    _needs_torch("train")
+    from training.config import load_config
+    from training.train import train
+
+    cfg = load_config(args.config)
+    if args.epochs is not None:
+        cfg.optim.epochs = args.epochs
+    metrics = train(cfg=cfg, manifest=args.manifest, out=args.out, allow_leaky=args.allow_leaky_splits)
+    test = metrics["test"]["window"]["macro_f1"] if metrics["test"] else float("nan")
+    print(f"best epoch {metrics['best_epoch']}: val macro-F1 {metrics['val']['window']['macro_f1']:.3f}, "
+          f"test macro-F1 {test:.3f}; run in {args.out}")
+
+
+def cmd_export(args) -> None:
+    _needs_torch("export")
+    from export.onnx_export import export_run
+
+    report = export_run(args.run, args.out, unknown_threshold=args.unknown_threshold)
+    print(json.dumps(report, indent=2))
+
+
+def cmd_evaluate(args) -> None:
+    from acoustics.evaluate import evaluate
+
+    result = evaluate(model=args.model, manifest=args.manifest, out=args.out, split=args.split, threads=args.threads)
+    m = result["all"]
+    if m["window"] is None:
+        raise CommandError(f"no window could be scored ({len(result['skipped'])} span(s) skipped); see {args.out}/metrics.json")
+    print(f"{result['recordings']} recordings: window macro-F1 {m['window']['macro_f1']:.3f}, "
+          f"recording macro-F1 {m['recording']['macro_f1']:.3f}; report in {args.out}")
+
+
+def cmd_demo(args) -> None:
+    _needs_torch("demo")
+    from acoustics.demo import run_demo
+
+    run_demo(out=args.out, minutes=args.minutes, seed=args.seed, epochs=args.epochs, workers=args.workers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="uwac", description="Underwater acoustic vessel classifier")
+    p.add_argument("--version", action="version", version=f"uwac {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="render physics-based scenario recordings and a manifest")
+    s.add_argument("--out", required=True, type=Path, help="output folder")
+    s.add_argument("--minutes", type=float, default=10.0, help="total audio to render, minutes")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--sample-rate", type=int, default=16000, help="Hz")
+    s.add_argument("--clip-seconds", type=float, default=30.0, help="length of each recording, s")
+    s.add_argument("--workers", type=int, default=2, help="parallel render processes")
+    s.set_defaults(func=cmd_synth)
+
+    t = sub.add_parser("train", help="train a classifier on a manifest (split by recording)")
+    t.add_argument("--config", required=True, type=Path, help="YAML config, e.g. training/configs/demo.yaml")
+    t.add_argument("--manifest", required=True, type=Path)
+    t.add_argument("--out", required=True, type=Path, help="run folder")
+    t.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
+    t.add_argument("--allow-leaky-splits", action="store_true",
+                   help="train even if splits share a recording_id (the result is marked leaky)")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("export", help="export a run to ONNX under the model contract")
+    e.add_argument("run", type=Path, help="run folder (or checkpoint .pt)")
+    e.add_argument("--out", required=True, type=Path, help="model.onnx")
+    e.add_argument("--unknown-threshold", type=float, default=0.5, help="top probability below which the label is unknown")
+    e.set_defaults(func=cmd_export)
+
+    v = sub.add_parser("evaluate", help="score an ONNX model on a manifest split")
+    v.add_argument("model", type=Path)
+    v.add_argument("--manifest", required=True, type=Path)
+    v.add_argument("--out", required=True, type=Path)
+    v.add_argument("--split", default="test", help="train, val, test or all")
+    v.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+    v.set_defaults(func=cmd_evaluate)
+
+    d = sub.add_parser("demo", help="render, train, export and evaluate end to end on built-in defaults")
+    d.add_argument("--out", type=Path, default=Path("runs/demo"))
+    d.add_argument("--minutes", type=float, default=None, help="audio to render (default: the demo's own)")
+    d.add_argument("--epochs", type=int, default=None, help="override the demo config's epochs")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--workers", type=int, default=2)
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from acoustics.audio_io import AudioError
+    from acoustics.contract import ModelError
+    from acoustics.manifest import ManifestError
+
+    try:
+        args.func(args)
+    except (CommandError, AudioError, ModelError, ManifestError, FileNotFoundError, ValueError) as exc:
+        print(f"uwac {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The ONNX model contract (DESIGN.md): what every exported uwac model promises, and loading it.
+
+Input ``audio`` float32 ``[batch, samples]`` mono full scale at ``uwac.sample_rate``; outputs
+``logits``, ``probabilities``, ``embedding``; metadata keys below. Used by ``uwac evaluate``,
+the streaming daemon and the tests, so what is measured is what ships.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+INPUT = "audio"
+OUTPUTS = ("logits", "probabilities", "embedding")
+METADATA_KEYS = ("uwac.classes", "uwac.sample_rate", "uwac.window_seconds", "uwac.hop_seconds", "uwac.frontend",
+                 "uwac.model", "uwac.version", "uwac.training", "uwac.unknown_threshold")
+OPSET = 18
+
+
+class ModelError(ValueError):
+    """A model file that is missing, corrupt or breaks the contract; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The contract as read back from a model file's metadata."""
+
+    path: str
+    classes: tuple[str, ...]
+    sample_rate: int
+    window_seconds: float
+    hop_seconds: float
+    unknown_threshold: float
+    frontend: dict
+    model: dict
+    training: dict
+    version: str
+
+    @property
+    def window_samples(self) -> int:
+        return int(round(self.window_seconds * self.sample_rate))
+
+    @property
+    def hop_samples(self) -> int:
+        return int(round(self.hop_seconds * self.sample_rate))
+
+
+def parse_metadata(props: dict[str, str], path: str = "") -> ModelInfo:
+    """Validate and decode ``uwac.*`` metadata props."""
+    missing = [k for k in METADATA_KEYS if k not in props]
+    if missing:
+        raise ModelError(f"{path}: not a uwac model: metadata lacks {', '.join(missing)}; export it with `uwac export`")
+    try:
+        return ModelInfo(
+            path=str(path),
+            classes=tuple(json.loads(props["uwac.classes"])),
+            sample_rate=int(props["uwac.sample_rate"]),
+            window_seconds=float(props["uwac.window_seconds"]),
+            hop_seconds=float(props["uwac.hop_seconds"]),
+            unknown_threshold=float(props["uwac.unknown_threshold"]),
+            frontend=json.loads(props["uwac.frontend"]),
+            model=json.loads(props["uwac.model"]),
+            training=json.loads(props["uwac.training"]),
+            version=props["uwac.version"],
+        )
+    except (ValueError, TypeError) as exc:
+        raise ModelError(f"{path}: malformed uwac metadata ({exc}); re-export the model") from exc
+
+
+def load_session(path: str | Path, *, threads: int = 1, providers: list[str] | None = None):
+    """(onnxruntime session, ModelInfo) for a model file, with a clear error for every failure."""
+    import onnxruntime as ort
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file {path} not found; export one with `uwac export RUN --out {path}`")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, threads)
+    opts.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(str(path), sess_options=opts, providers=providers or ["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise ModelError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]}); the file is corrupt, "
+                         "truncated or not ONNX") from exc
+    info = parse_metadata(session.get_modelmeta().custom_metadata_map, str(path))
+    inputs = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]
+    if inputs != [INPUT] or tuple(outputs) != OUTPUTS:
+        raise ModelError(f"{path}: inputs {inputs} / outputs {outputs} break the contract "
+                         f"(expected [{INPUT}] / {list(OUTPUTS)})")
+    return session, info
+
+
+def run_batch(session, audio: np.ndarray) -> dict[str, np.ndarray]:
+    """Score ``audio [batch, samples]`` float32; returns the three named outputs."""
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    if audio.ndim != 2:
+        raise ValueError(f"audio must be [batch, samples], got shape {audio.shape}")
+    return dict(zip(OUTPUTS, session.run(list(OUTPUTS), {INPUT: audio}), strict=True))

@@ -1,0 +1,1 @@
+"""torch → ONNX export under the uwac model contract (needs torch, onnx)."""

@@ -1,0 +1,108 @@
+"""``uwac export``: a trained run → one ONNX file with the front-end inside the graph.
+
+Dynamo exporter with ``dynamic_shapes`` (batch and samples), opset pinned to 18 (DESIGN.md
+pitfalls), metadata props per the model contract, then a parity check of onnxruntime against
+torch on the spot, so a broken file is never written silently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+from acoustics import __version__
+from acoustics.contract import OPSET, OUTPUTS, load_session, run_batch
+from training.models import Classifier
+from training.train import load_checkpoint
+
+log = logging.getLogger(__name__)
+# The exporter warns about torchvision ops it cannot register; uwac uses none of them.
+logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
+
+DEFAULT_UNKNOWN_THRESHOLD = 0.5  # below this top probability the daemon reports "unknown"
+
+
+def metadata_props(cfg, state: dict, n_params: int, unknown_threshold: float) -> dict[str, str]:
+    """The contract's ``uwac.*`` metadata as strings (JSON where structured)."""
+    val = state.get("metrics", {}).get("val", {})
+    training = {
+        "manifest_sha256": state.get("manifest_sha256"),
+        "epoch": state.get("epoch"),
+        "seed": cfg.seed,
+        "config_name": cfg.name,
+        "val_window_macro_f1": val.get("window", {}).get("macro_f1"),
+        "val_recording_macro_f1": val.get("recording", {}).get("macro_f1"),
+    }
+    model = {"name": cfg.model.name, "parameters": n_params, "config": vars(cfg.model).copy()}
+    return {
+        "uwac.classes": json.dumps(list(cfg.classes)),
+        "uwac.sample_rate": str(cfg.frontend.sample_rate),
+        "uwac.window_seconds": repr(float(cfg.data.window_seconds)),
+        "uwac.hop_seconds": repr(float(cfg.data.hop_seconds)),
+        "uwac.frontend": json.dumps(cfg.frontend.to_dict()),
+        "uwac.model": json.dumps(model),
+        "uwac.version": __version__,
+        "uwac.training": json.dumps(training),
+        "uwac.unknown_threshold": repr(float(unknown_threshold)),
+    }
+
+
+def export_onnx(model: Classifier, path: str | Path, *, window_samples: int, props: dict[str, str]) -> Path:
+    """Export ``model`` (eval mode) with dynamic batch and samples (≥ one window) at opset 18."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = model.eval()
+    example = torch.randn(2, window_samples + 1234) * 0.1
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    samples = torch.export.Dim("samples", min=window_samples, max=window_samples * 4096)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(model, (example,), dynamo=True, opset_version=OPSET,
+                                    input_names=["audio"], output_names=list(OUTPUTS),
+                                    dynamic_shapes=({0: batch, 1: samples},), verbose=False)
+    proto = program.model_proto
+    del proto.metadata_props[:]
+    for key, value in props.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(proto)
+    onnx.save_model(proto, str(path))
+    return path
+
+
+def parity(model: Classifier, path: str | Path, *, window_samples: int, seed: int = 0) -> float:
+    """Max |Δprobability| between onnxruntime and torch on random batches of three lengths."""
+    session, _ = load_session(path)
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for batch, n in ((1, window_samples), (3, window_samples + 4321), (5, 2 * window_samples)):
+        x = (rng.standard_normal((batch, n)) * 0.05).astype(np.float32)
+        with torch.no_grad():
+            ref = model(torch.from_numpy(x))[1].numpy()
+        got = run_batch(session, x)["probabilities"]
+        worst = max(worst, float(np.abs(got - ref).max()))
+    return worst
+
+
+def export_run(run: str | Path, out: str | Path, *, unknown_threshold: float = DEFAULT_UNKNOWN_THRESHOLD,
+               tolerance: float = 1e-4) -> dict:
+    """Export a run's best checkpoint to ``out`` and verify it; returns a small report."""
+    model, cfg, state = load_checkpoint(run)
+    n_params = sum(p.numel() for p in model.parameters())
+    props = metadata_props(cfg, state, n_params, unknown_threshold)
+    path = export_onnx(model, out, window_samples=cfg.window_samples(), props=props)
+    worst = parity(model, path, window_samples=cfg.window_samples())
+    if worst > tolerance:
+        path.rename(path.with_suffix(".failed-parity.onnx"))
+        raise RuntimeError(f"exported model disagrees with torch by {worst:.2e} in probability (> {tolerance}); "
+                           f"kept as {path.with_suffix('.failed-parity.onnx')} for inspection")
+    report = {"model": str(path), "bytes": path.stat().st_size, "opset": OPSET, "parameters": n_params,
+              "max_abs_prob_diff_vs_torch": worst, "classes": list(cfg.classes)}
+    path.with_suffix(".export.json").write_text(json.dumps(report, indent=2))
+    return report

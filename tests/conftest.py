@@ -1,0 +1,45 @@
+"""Shared fixtures: one small rendered dataset, one short training run and its ONNX export per session."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = ROOT / "training" / "configs" / "demo.yaml"
+
+
+@pytest.fixture(scope="session")
+def synth_manifest(tmp_path_factory) -> Path:
+    """16 rendered 12-s recordings (4 per class) at 16 kHz."""
+    from acoustics.synth import render_dataset
+
+    out = tmp_path_factory.mktemp("synth")
+    return render_dataset(out_dir=out, minutes=3.2, seed=11, clip_seconds=12.0, workers=1, progress=False)
+
+
+def tiny_config(epochs: int = 2):
+    """The shipped demo config, shortened for tests."""
+    from training.config import load_config
+
+    cfg = load_config(DEMO_CONFIG)
+    cfg.optim.epochs = epochs
+    cfg.optim.batch_size = 32
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, synth_manifest) -> Path:
+    from training.train import train
+
+    run = tmp_path_factory.mktemp("run")
+    train(cfg=tiny_config(), manifest=synth_manifest, out=run, progress=False)
+    return run
+
+
+@pytest.fixture(scope="session")
+def exported_model(trained_run) -> Path:
+    from export.onnx_export import export_run
+
+    path = trained_run / "model.onnx"
+    export_run(trained_run, path)
+    return path

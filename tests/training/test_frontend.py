@@ -1,0 +1,65 @@
+"""The torch front-end equals the numpy reference; the classifier is gain-invariant and compact."""
+
+import numpy as np
+import pytest
+import torch
+
+from acoustics.features import FrontendConfig, features, mel_power
+from training.config import ModelConfig
+from training.frontend import LogMelFrontend
+from training.models import build_classifier
+
+CFG = FrontendConfig()
+
+
+def signal(batch=3, n=48000, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / CFG.sample_rate
+    tones = 0.2 * np.sin(2 * np.pi * np.outer(rng.uniform(20, 6000, batch), t))
+    return (0.05 * rng.standard_normal((batch, n)) + tones).astype(np.float32)
+
+
+def test_torch_frontend_matches_numpy():
+    x = signal()
+    fe = LogMelFrontend(CFG)
+    with torch.no_grad():
+        mel_t = fe.mel_power(torch.from_numpy(x)).numpy()
+        feat_t = fe(torch.from_numpy(x)).numpy()
+    mel_n = mel_power(x.astype(np.float64), CFG)
+    np.testing.assert_allclose(mel_t, mel_n, rtol=1e-4, atol=1e-4 * mel_n.max())
+    np.testing.assert_allclose(feat_t, features(x.astype(np.float64), CFG), atol=1e-4)
+
+
+def test_frontend_uses_no_stft_or_complex(monkeypatch):
+    def forbidden(*a, **k):
+        raise AssertionError("front-end must not call an STFT")
+
+    monkeypatch.setattr(torch, "stft", forbidden)
+    monkeypatch.setattr(torch.fft, "rfft", forbidden)
+    fe = LogMelFrontend(CFG)
+    out = fe(torch.from_numpy(signal(1)))
+    assert not out.is_complex() and all(not b.is_complex() for b in fe.buffers())
+
+
+@pytest.mark.parametrize("gain", [0.01, 100.0])
+def test_classifier_scores_are_gain_invariant(gain):
+    torch.manual_seed(0)
+    model = build_classifier(CFG, ModelConfig(), n_classes=4).eval()
+    # Give BatchNorm non-trivial statistics so the check is not on a degenerate network.
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 2.0)
+    x = torch.from_numpy(signal(4, seed=3)) * 0.3
+    with torch.no_grad():
+        ref = model(x)[1]
+        got = model(x * gain)[1]
+    assert torch.equal(ref.argmax(1), got.argmax(1))
+    assert (ref - got).abs().max() <= 1e-3
+    assert ref.std(0).max() > 1e-4  # different inputs give different scores
+
+
+def test_default_cnn_is_compact():
+    model = build_classifier(CFG, ModelConfig(), n_classes=4)
+    n = sum(p.numel() for p in model.parameters())
+    assert 100_000 < n <= 500_000
