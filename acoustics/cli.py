@@ -126,7 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Third-party libraries (the ONNX exporter above all) log chatty INFO lines; uwac's own modules speak at INFO.
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("acoustics", "training", "export"):
+        logging.getLogger(name).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     from acoustics.audio_io import AudioError
     from acoustics.contract import ModelError
     from acoustics.manifest import ManifestError

@@ -2,8 +2,15 @@
 
 import pytest
 
-from acoustics.manifest import (ManifestError, Row, assign_splits, check_no_leakage, manifest_fingerprint,
-                                read_manifest, write_manifest)
+from acoustics.manifest import (
+    ManifestError,
+    Row,
+    assign_splits,
+    check_no_leakage,
+    manifest_fingerprint,
+    read_manifest,
+    write_manifest,
+)
 
 
 def make_rows(n_rec=40, spans=3):

@@ -7,10 +7,9 @@ import torch
 import yaml
 
 from acoustics.manifest import ManifestError, read_manifest, write_manifest
+from tests.conftest import DEMO_CONFIG, tiny_config
 from training.config import load_config
 from training.train import train
-
-from tests.conftest import DEMO_CONFIG, tiny_config
 
 
 def test_run_outputs(trained_run):

@@ -1,0 +1,7 @@
+"""Physics-based scenario generator: what a hydrophone records from ambient, merchant, warship and drone
+sources (DESIGN.md, "Synthetic scenarios"; figures from physics.md). numpy/scipy only, never torch."""
+
+from acoustics.synth.dataset import render_dataset
+from acoustics.synth.scene import render_recording
+
+__all__ = ["render_dataset", "render_recording"]
