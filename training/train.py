@@ -18,8 +18,14 @@ import torch
 from tqdm import tqdm
 
 from acoustics import __version__
-from acoustics.manifest import (ManifestError, assign_splits, check_no_leakage, manifest_fingerprint, read_manifest,
-                                write_manifest)
+from acoustics.manifest import (
+    ManifestError,
+    assign_splits,
+    check_no_leakage,
+    manifest_fingerprint,
+    read_manifest,
+    write_manifest,
+)
 from acoustics.metrics import aggregate_by_recording, classification_metrics
 from training.config import TrainConfig, config_to_dict, save_config
 from training.data import SpanSpectra, load_split
@@ -75,6 +81,33 @@ def lr_lambda(total_steps: int, warmup_fraction: float):
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
     return f
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: Classifier, spectra: SpanSpectra, cfg: TrainConfig, gen: torch.Generator,
+                          *, max_windows: int = 1024, batch_size: int = 128) -> None:
+    """Replace BatchNorm running statistics by exact averages over up to ``max_windows`` training windows.
+
+    The exponential running averages lag the weights and start from (0, 1); after a short run they can be far
+    from the true statistics and make eval-mode scores collapse. Exact averages under the current weights
+    make every saved checkpoint score as it was trained ("precise BN"). Costs one forward pass, no gradients.
+    """
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    windows = spectra.random_windows(cfg, gen)
+    picks = torch.randperm(len(windows), generator=gen)[:max_windows].tolist()
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    model.train()
+    for i in range(0, len(picks), batch_size):
+        x, _ = spectra.batch([windows[j] for j in picks[i: i + batch_size]], cfg)
+        model.classify_features(model.frontend.log_normalise(x))
+    for m, mom in zip(norms, saved, strict=True):
+        m.momentum = mom
+    model.eval()
 
 
 @torch.no_grad()
@@ -156,6 +189,7 @@ def train(*, cfg: TrainConfig, manifest: str | Path, out: str | Path, allow_leak
             losses.append(loss.item())
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-20:]):.3f}")
+        recalibrate_batchnorm(model, train_data, cfg, gen)
         val = score(model, split_data["val"], cfg)
         val_f1 = val["window"]["macro_f1"]
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_macro_f1": val_f1,

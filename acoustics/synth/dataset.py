@@ -80,8 +80,8 @@ def render_dataset(*, out_dir, minutes: float, seed: int, sample_rate: int = 160
                 extra={"snr_db": _fmt(r["snr_db"]), "range_m": _fmt(r["range_m"]), "sea_state": _fmt(r["sea_state"])})
             for r in results]
     manifest = write_manifest(rows, out / "manifest.csv")
-    config = {"out_dir": str(out_dir), "minutes": minutes, "seed": seed, "sample_rate": sample_rate, "clip_seconds": clip_seconds,
-              "workers": workers, "classes": list(classes), "count": count,
-              "renderer_version": RENDERER_VERSION}
+    # Only what fixes the output (not the folder or the worker count), so the same seed gives the same bytes.
+    config = {"minutes": minutes, "seed": seed, "sample_rate": sample_rate, "clip_seconds": clip_seconds,
+              "classes": list(classes), "count": count, "renderer_version": RENDERER_VERSION}
     (out / "synth_config.json").write_text(json.dumps(config, sort_keys=True, indent=2) + "\n")
     return manifest

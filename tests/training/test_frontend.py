@@ -42,21 +42,20 @@ def test_frontend_uses_no_stft_or_complex(monkeypatch):
 
 
 @pytest.mark.parametrize("gain", [0.01, 100.0])
-def test_classifier_scores_are_gain_invariant(gain):
-    torch.manual_seed(0)
-    model = build_classifier(CFG, ModelConfig(), n_classes=4).eval()
-    # Give BatchNorm non-trivial statistics so the check is not on a degenerate network.
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 2.0)
-    x = torch.from_numpy(signal(4, seed=3)) * 0.3
+def test_classifier_scores_are_gain_invariant(gain, trained_run, synth_manifest):
+    from acoustics.audio_io import read_span
+    from acoustics.manifest import read_manifest
+    from training.train import load_checkpoint
+
+    model, cfg, _ = load_checkpoint(trained_run)
+    x = torch.from_numpy(np.stack([read_span(r.path, start_s=1.0, end_s=1.0 + cfg.data.window_seconds)[0]
+                                   for r in read_manifest(synth_manifest)[:8]]))
     with torch.no_grad():
         ref = model(x)[1]
         got = model(x * gain)[1]
     assert torch.equal(ref.argmax(1), got.argmax(1))
     assert (ref - got).abs().max() <= 1e-3
-    assert ref.std(0).max() > 1e-4  # different inputs give different scores
+    assert ref.std(0).max() > 1e-3  # a trained network whose scores differ between recordings
 
 
 def test_default_cnn_is_compact():
