@@ -18,6 +18,7 @@ DEMO_CLIP_SECONDS = 6.0
 
 
 def demo_config_path() -> Path:
+    """The shipped ``training/configs/demo.yaml``."""
     import training
 
     return Path(training.__file__).resolve().parent / "configs" / "demo.yaml"

@@ -19,7 +19,7 @@ from acoustics.audio_io import AudioError, read_span, resample
 from acoustics.contract import ModelInfo, load_session, run_batch
 from acoustics.manifest import read_manifest
 from acoustics.metrics import aggregate_by_recording, classification_metrics
-from acoustics.plots import confusion_png
+from acoustics.plots import accuracy_vs_snr_png, confusion_png
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,21 @@ def metrics_for(records: list[dict], classes: list[str]) -> dict:
             "recording": classification_metrics(rec_labels, rec_probs.argmax(1), classes)}
 
 
+def accuracy_by_snr(records: list[dict], classes: list[str], *, width_db: float = 5.0) -> list[dict]:
+    """Recording-level accuracy of vessel recordings per SNR bin of ``width_db`` (ambient has no SNR)."""
+    vessels = [r for r in records if r["extra"].get("snr_db", "") != ""]
+    if not vessels:
+        return []
+    probs = np.stack([r["probs"] for r in vessels])
+    labels = np.asarray([classes.index(r["label"]) for r in vessels])
+    ids, rec_probs, rec_labels = aggregate_by_recording(probs, [r["recording_id"] for r in vessels], labels)
+    snr = {r["recording_id"]: float(r["extra"]["snr_db"]) for r in vessels}
+    edges = np.floor(np.asarray([snr[i] for i in ids]) / width_db) * width_db
+    correct = rec_probs.argmax(1) == rec_labels
+    return [{"lo_db": float(lo), "hi_db": float(lo + width_db), "n": int((edges == lo).sum()),
+             "accuracy": float(correct[edges == lo].mean())} for lo in np.unique(edges)]
+
+
 def _snr_at_least(record: dict, threshold_db: float) -> bool:
     """Ambient windows (no SNR) always count; vessel windows when their SNR ≥ threshold."""
     value = record["extra"].get("snr_db", "")
@@ -99,11 +114,18 @@ def evaluate(*, model: str | Path, manifest: str | Path, out: str | Path, split:
     records, skipped = score_rows(session, info, rows, progress=progress)
     for msg in skipped:
         log.warning("skipped: %s", msg)
+    if not records:
+        shown = "; ".join(skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+        raise ValueError(f"{manifest}: none of {len(rows)} span(s) in split {split!r} could be scored ({shown})")
     result = {"model": str(model), "manifest": str(manifest), "split": split, "classes": classes,
               "windows": len(records), "recordings": len({r["recording_id"] for r in records}),
               "skipped": skipped, "all": metrics_for(records, classes)}
     if any("snr_db" in r["extra"] for r in records):
         result["snr_ge_0db"] = metrics_for([r for r in records if _snr_at_least(r, 0.0)], classes)
+        result["accuracy_by_snr"] = accuracy_by_snr(records, classes)
+        if result["accuracy_by_snr"]:
+            accuracy_vs_snr_png(result["accuracy_by_snr"], out / "accuracy_vs_snr.png",
+                                title=f"{Path(str(model)).name} on {split}: vessel recordings by SNR")
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
     with (out / "scores.csv").open("w") as fh:
         fh.write("recording_id,start_s,label,predicted," + ",".join(f"p_{c}" for c in classes) + "\n")
@@ -135,5 +157,11 @@ def render_report(result: dict) -> str:
         lines += ["", "| class | precision | recall | F1 | windows |", "|---|---:|---:|---:|---:|"]
         for c, v in m["per_class"].items():
             lines.append(f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |")
-    lines += ["", "![window confusion](confusion_window.png) ![recording confusion](confusion_recording.png)", ""]
+    if result.get("accuracy_by_snr"):
+        lines += ["", "| SNR bin (dB) | vessel recordings | accuracy |", "|---|---:|---:|"]
+        lines += [f"| {b['lo_db']:+.0f} to {b['hi_db']:+.0f} | {b['n']} | {b['accuracy']:.3f} |" for b in result["accuracy_by_snr"]]
+    lines += ["", "![window confusion](confusion_window.png) ![recording confusion](confusion_recording.png)"]
+    if result.get("accuracy_by_snr"):
+        lines.append("![accuracy vs SNR](accuracy_vs_snr.png)")
+    lines.append("")
     return "\n".join(lines)

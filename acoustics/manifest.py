@@ -2,7 +2,8 @@
 
 Columns: ``path, start_s, end_s, label, fine_label, recording_id, split, source`` and any extra
 columns (for example ``snr_db``), kept as strings. ``path`` is stored relative to the manifest's
-folder when it lies below it, so a rendered dataset can be moved as a whole.
+folder when it lies below it (so a rendered dataset can be moved as a whole), else absolute; rows read
+back carry absolute paths.
 Splits are assigned per ``recording_id`` group, never per span, so no recording is in two splits.
 """
 
@@ -43,11 +44,11 @@ class ManifestError(ValueError):
 
 
 def read_manifest(path: str | Path) -> list[Row]:
-    """Read a manifest CSV; relative audio paths are resolved against the manifest's folder."""
+    """Read a manifest CSV; relative audio paths are resolved against the manifest's folder (absolute out)."""
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"manifest {path} does not exist; render one with `uwac synth --out DIR` first")
-    base = path.parent
+    base = path.parent.resolve()
     rows: list[Row] = []
     with path.open(newline="") as fh:
         reader = csv.DictReader(fh)
@@ -84,10 +85,10 @@ def write_manifest(rows: list[Row], path: str | Path) -> Path:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow([*COLUMNS, *extras])
         for r in rows:
-            audio = Path(r.path)
+            audio = Path(r.path).resolve()
             try:
-                shown = audio.resolve().relative_to(base).as_posix()
-            except ValueError:
+                shown = audio.relative_to(base).as_posix()
+            except ValueError:  # not below the manifest: absolute, so the manifest reads the same from anywhere
                 shown = str(audio)
             writer.writerow([shown, f"{r.start_s:.6f}", f"{r.end_s:.6f}", r.label, r.fine_label,
                              r.recording_id, r.split, r.source, *(r.extra.get(k, "") for k in extras)])

@@ -33,3 +33,51 @@ def confusion_png(confusion: list[list[int]], classes: list[str], path: str | Pa
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def training_curves_png(history: list[dict], path: str | Path, *, title: str) -> Path:
+    """Training loss and validation macro-F1 per epoch (from a run's history)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    ax.plot(epochs, [h["train_loss"] for h in history], "o-", color="tab:blue", label="train loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("train loss", color="tab:blue")
+    ax2 = ax.twinx()
+    ax2.plot(epochs, [h["val_macro_f1"] for h in history], "s-", color="tab:red", label="val macro-F1")
+    ax2.set_ylabel("validation macro-F1", color="tab:red")
+    ax2.set_ylim(0, 1)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def accuracy_vs_snr_png(bins: list[dict], path: str | Path, *, title: str) -> Path:
+    """Recording-level accuracy per SNR bin (dB), with the number of recordings on each bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    centres = [(b["lo_db"] + b["hi_db"]) / 2 for b in bins]
+    width = bins[0]["hi_db"] - bins[0]["lo_db"] if bins else 5.0
+    ax.bar(centres, [b["accuracy"] for b in bins], width=0.9 * width, color="tab:blue")
+    for c, b in zip(centres, bins, strict=True):
+        ax.text(c, b["accuracy"] + 0.02, f"n={b['n']}", ha="center", fontsize=8)
+    ax.set_xlabel("SNR (dB, vessel over ambient, 10 Hz–0.45 fs)")
+    ax.set_ylabel("recording accuracy")
+    ax.set_ylim(0, 1.1)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

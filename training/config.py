@@ -47,6 +47,8 @@ class OptimConfig:
 
 @dataclass
 class TrainConfig:
+    """Everything a training run depends on; written resolved as ``config.yaml`` beside the run."""
+
     name: str = "default"
     notes: str = ""
     seed: int = 0
@@ -95,6 +97,7 @@ def _build(cls, data: dict, where: str):
 
 
 def config_from_dict(data: dict) -> TrainConfig:
+    """A validated config from a (YAML-loaded) dict; missing settings take their defaults."""
     return _build(TrainConfig, data or {}, "").validate()
 
 
@@ -112,6 +115,7 @@ def load_config(path: str | Path) -> TrainConfig:
 
 
 def config_to_dict(cfg: TrainConfig) -> dict:
+    """Plain nested dict of every setting (for YAML and checkpoints)."""
     return dataclasses.asdict(cfg)
 
 

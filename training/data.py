@@ -56,14 +56,17 @@ class SpanSpectra:
 
 
 def frames_per_window(cfg: TrainConfig) -> int:
+    """Spectrogram frames in one model window."""
     return cfg.frontend.n_frames(cfg.window_samples())
 
 
 def frames_per_hop(cfg: TrainConfig) -> int:
+    """Spectrogram frames between consecutive window starts."""
     return cfg.hop_samples() // cfg.frontend.hop_length
 
 
 def len_grid_per_span(spectra: SpanSpectra, cfg: TrainConfig) -> list[int]:
+    """Number of grid windows in each span."""
     fpw, fph = frames_per_window(cfg), frames_per_hop(cfg)
     return [(m.shape[1] - fpw) // fph + 1 for m in spectra.mels]
 

@@ -27,6 +27,7 @@ from acoustics.manifest import (
     write_manifest,
 )
 from acoustics.metrics import aggregate_by_recording, classification_metrics
+from acoustics.plots import training_curves_png
 from training.config import TrainConfig, config_to_dict, save_config
 from training.data import SpanSpectra, load_split
 from training.models import Classifier, build_classifier
@@ -150,6 +151,7 @@ def train(*, cfg: TrainConfig, manifest: str | Path, out: str | Path, allow_leak
     fingerprint = manifest_fingerprint(rows)
 
     model = build_classifier(cfg.frontend, cfg.model, n_classes=len(cfg.classes))
+    model = model.to(memory_format=torch.channels_last)  # ~1.4x faster CPU convolutions (oneDNN NHWC)
     n_params = sum(p.numel() for p in model.parameters())
     split_data = {s: load_split([r for r in rows if r.split == s], cfg, model.frontend, desc=s)
                   for s in ("train", "val", "test")}
@@ -219,6 +221,7 @@ def train(*, cfg: TrainConfig, manifest: str | Path, out: str | Path, allow_leak
         "history": history,
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    training_curves_png(history, out / "training_curves.png", title=f"{cfg.name}: best epoch {best}")
     with (out / "history.csv").open("w") as fh:
         fh.write("epoch,train_loss,val_macro_f1,val_accuracy,lr\n")
         for h in history:

@@ -19,9 +19,11 @@ def make_rows(n_rec=40, spans=3):
                 extra={"snr_db": str(i)}) for i in range(n_rec) for k in range(spans)]
 
 
-def test_round_trip_keeps_rows_and_extras(tmp_path):
+def test_round_trip_keeps_rows_and_extras(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # rows in memory hold cwd-relative paths
     rows = assign_splits(make_rows(), seed=1)
     path = write_manifest(rows, tmp_path / "m.csv")
+    assert "\naudio/r0.wav," in path.read_text()
     back = read_manifest(path)
     assert [(r.recording_id, r.start_s, r.split, r.extra["snr_db"]) for r in back] == \
            [(r.recording_id, r.start_s, r.split, r.extra["snr_db"]) for r in rows]
@@ -59,3 +61,16 @@ def test_bad_manifests_are_clear_errors(tmp_path):
                                        "x.wav,5,2,merchant,tug,r1,,synth\n")
     with pytest.raises(ManifestError, match=r"span.csv:2"):
         read_manifest(tmp_path / "span.csv")
+
+
+def test_rewritten_elsewhere_keeps_paths(tmp_path, monkeypatch):
+    """A run folder's copy of a dataset manifest, both given as cwd-relative paths, still finds the audio."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "audio").mkdir(parents=True)
+    (tmp_path / "data" / "audio" / "r0.wav").write_bytes(b"")
+    write_manifest([Row(str(tmp_path / "data" / "audio" / "r0.wav"), 0, 1, "merchant", "tug", "r0")], "data/m.csv")
+    assert "audio/r0.wav" in (tmp_path / "data" / "m.csv").read_text()  # relative below the manifest
+    write_manifest(read_manifest("data/m.csv"), "run/m.csv")
+    monkeypatch.chdir("/")
+    back = read_manifest(tmp_path / "run" / "m.csv")
+    assert back[0].path == str(tmp_path / "data" / "audio" / "r0.wav")

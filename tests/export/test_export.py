@@ -62,12 +62,25 @@ def test_onnx_scores_are_gain_invariant(exported_model, synth_manifest):
 def test_evaluate_writes_reports(exported_model, trained_run, tmp_path):
     result = evaluate(model=exported_model, manifest=trained_run / "manifest.csv", out=tmp_path, split="test",
                       progress=False)
-    for name in ("metrics.json", "scores.csv", "report.md", "confusion_window.png", "confusion_recording.png"):
+    for name in ("metrics.json", "scores.csv", "report.md", "confusion_window.png", "confusion_recording.png",
+                 "accuracy_vs_snr.png"):
         assert (tmp_path / name).is_file(), name
     assert result["windows"] > 0 and result["all"]["recording"]["n"] == result["recordings"]
     assert "snr_ge_0db" in result
     cm = np.asarray(result["all"]["window"]["confusion"])
     assert cm.sum() == result["windows"]
+    from acoustics.manifest import read_manifest
+
+    vessels = {r.recording_id for r in read_manifest(trained_run / "manifest.csv") if r.split == "test" and r.label != "ambient"}
+    assert sum(b["n"] for b in result["accuracy_by_snr"]) == len(vessels) > 0
+
+
+def test_evaluate_refuses_when_nothing_can_be_scored(exported_model, tmp_path):
+    from acoustics.manifest import Row, write_manifest
+
+    manifest = write_manifest([Row(str(tmp_path / "gone.wav"), 0, 6, "merchant", "tug", "r1", "test")], tmp_path / "m.csv")
+    with pytest.raises(ValueError, match="none of 1 span"):
+        evaluate(model=exported_model, manifest=manifest, out=tmp_path / "e", progress=False)
 
 
 def test_missing_or_corrupt_model_is_a_clear_error(tmp_path, exported_model):

@@ -13,7 +13,8 @@ from training.train import train
 
 
 def test_run_outputs(trained_run):
-    for name in ("config.yaml", "manifest.csv", "metrics.json", "history.csv", "checkpoint_best.pt", "checkpoint_last.pt"):
+    for name in ("config.yaml", "manifest.csv", "metrics.json", "history.csv", "checkpoint_best.pt", "checkpoint_last.pt",
+                 "training_curves.png"):
         assert (trained_run / name).is_file(), name
     metrics = json.loads((trained_run / "metrics.json").read_text())
     assert metrics["leaky_splits"] is False and len(metrics["history"]) == 2

@@ -39,4 +39,5 @@ class Classifier(nn.Module):
 
 
 def build_classifier(frontend_cfg: FrontendConfig, model_cfg: ModelConfig, *, n_classes: int) -> Classifier:
+    """Front-end and network for ``n_classes`` outputs, freshly initialised."""
     return Classifier(LogMelFrontend(frontend_cfg), build_net(model_cfg, n_classes=n_classes))
