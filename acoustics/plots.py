@@ -1,4 +1,4 @@
-"""Figures people look at: confusion matrices (matplotlib, Agg backend, PNG)."""
+"""Figures people look at: confusion matrices, training curves, accuracy by SNR (matplotlib, Agg, PNG)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,27 @@ from pathlib import Path
 import numpy as np
 
 
-def confusion_png(confusion: list[list[int]], classes: list[str], path: str | Path, *, title: str) -> Path:
-    """Row-normalised confusion matrix with counts, true class on rows."""
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend (files only, no display needed on a node or in CI)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    fig.tight_layout()
+    fig.savefig(path)
+    _pyplot().close(fig)
+    return path
+
+
+def confusion_png(confusion: list[list[int]], classes: list[str], path: str | Path, *, title: str) -> Path:
+    """Row-normalised confusion matrix with counts, true class on rows."""
+    plt = _pyplot()
     cm = np.asarray(confusion, dtype=float)
     rows = cm.sum(axis=1, keepdims=True)
     frac = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
@@ -28,20 +42,12 @@ def confusion_png(confusion: list[list[int]], classes: list[str], path: str | Pa
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def training_curves_png(history: list[dict], path: str | Path, *, title: str) -> Path:
     """Training loss and validation macro-F1 per epoch (from a run's history)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
     ax.plot(epochs, [h["train_loss"] for h in history], "o-", color="tab:blue", label="train loss")
@@ -52,20 +58,12 @@ def training_curves_png(history: list[dict], path: str | Path, *, title: str) ->
     ax2.set_ylabel("validation macro-F1", color="tab:red")
     ax2.set_ylim(0, 1)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def accuracy_vs_snr_png(bins: list[dict], path: str | Path, *, title: str) -> Path:
     """Recording-level accuracy per SNR bin (dB), with the number of recordings on each bar."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
     centres = [(b["lo_db"] + b["hi_db"]) / 2 for b in bins]
     width = bins[0]["hi_db"] - bins[0]["lo_db"] if bins else 5.0
@@ -76,8 +74,4 @@ def accuracy_vs_snr_png(bins: list[dict], path: str | Path, *, title: str) -> Pa
     ax.set_ylabel("recording accuracy")
     ax.set_ylim(0, 1.1)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

@@ -162,7 +162,7 @@ def train(*, cfg: TrainConfig, manifest: str | Path, out: str | Path, allow_leak
     if not train_data.mels:
         raise ManifestError(f"{manifest}: no usable training audio ({len(skipped)} span(s) skipped)")
 
-    n_windows = sum(1 for _ in train_data.grid_windows(cfg))
+    n_windows = len(train_data.grid_windows(cfg))
     steps_per_epoch = math.ceil(n_windows / cfg.optim.batch_size)
     total_steps = steps_per_epoch * cfg.optim.epochs
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
