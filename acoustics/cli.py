@@ -35,6 +35,31 @@ def cmd_synth(args) -> None:
     manifest = render_dataset(out_dir=args.out, minutes=args.minutes, seed=args.seed, sample_rate=args.sample_rate,
                               clip_seconds=args.clip_seconds, workers=args.workers)
     print(f"wrote {manifest}")
+    if args.preview:
+        from acoustics.manifest import read_manifest
+        from acoustics.synth.preview import preview_file
+
+        folder = Path(args.out) / "previews"
+        folder.mkdir(parents=True, exist_ok=True)
+        for row in read_manifest(manifest)[: args.preview]:
+            print(f"preview {preview_file(row.path, folder / (Path(row.path).stem + '.png'))}")
+
+
+def cmd_preview(args) -> None:
+    """LOFAR/DEMON pictures of audio files (renders get their shaft and blade rates marked)."""
+    from acoustics.synth.preview import preview_file
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    for wav in args.audio:
+        print(f"preview {preview_file(wav, args.out / (wav.stem + '.png'))}")
+
+
+def cmd_bench(args) -> None:
+    """Benchmarks that print ratios against a reference measured in the same run."""
+    if args.what == "synth":
+        from acoustics.synth.bench import bench_synth, render_markdown
+
+        print(render_markdown(bench_synth(duration_s=args.seconds, repeats=args.repeats, out=args.out)))
 
 
 def cmd_train(args) -> None:
@@ -93,7 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sample-rate", type=int, default=16000, help="Hz")
     s.add_argument("--clip-seconds", type=float, default=30.0, help="length of each recording, s")
     s.add_argument("--workers", type=int, default=2, help="parallel render processes")
+    s.add_argument("--preview", type=int, default=0, metavar="N",
+                   help="also draw LOFAR/DEMON previews of the first N recordings into OUT/previews")
     s.set_defaults(func=cmd_synth)
+
+    pv = sub.add_parser("preview", help="draw spectrogram, LOFAR and DEMON of audio files")
+    pv.add_argument("audio", type=Path, nargs="+", help="WAV/FLAC files (a render's params JSON is read if beside it)")
+    pv.add_argument("--out", type=Path, default=Path("runs/previews"))
+    pv.set_defaults(func=cmd_preview)
+
+    b = sub.add_parser("bench", help="benchmarks with ratios against a reference measured in the same run")
+    b.add_argument("what", choices=["synth"], help="synth: render speed, × real time per core")
+    b.add_argument("--seconds", type=float, default=30.0, help="clip length, s")
+    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--out", type=Path, default=Path("runs/bench"))
+    b.set_defaults(func=cmd_bench)
 
     t = sub.add_parser("train", help="train a classifier on a manifest (split by recording)")
     t.add_argument("--config", required=True, type=Path, help="YAML config, e.g. training/configs/demo.yaml")

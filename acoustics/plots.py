@@ -75,3 +75,41 @@ def accuracy_vs_snr_png(bins: list[dict], path: str | Path, *, title: str) -> Pa
     ax.set_ylim(0, 1.1)
     ax.set_title(title, fontsize=10)
     return _save(fig, path)
+
+
+def lofar_demon_png(audio: np.ndarray, sample_rate: int, path: str | Path, *, title: str,
+                    marks_hz: dict[str, float] | None = None, lofar_fmax_hz: float = 1000.0) -> Path:
+    """A render as a person checks it: spectrogram to Nyquist, LOFARgram of the lines, DEMON spectrum.
+
+    ``marks_hz`` (e.g. shaft and blade rates from the render's parameters) are drawn on the DEMON panel,
+    so one sees whether the modulation sits where the physics put it.
+    """
+    from acoustics.lofar_demon import demon, lofar
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4), dpi=100)
+    x = np.asarray(audio, dtype=np.float64)
+    broad = lofar(x, sample_rate, window_s=min(0.128, x.size / sample_rate), fmax_hz=None, background_hz=None)
+    axes[0].pcolormesh(broad.times_s, broad.freqs_hz, broad.db, shading="auto", cmap="viridis",
+                       vmin=np.percentile(broad.db, 5), vmax=np.percentile(broad.db, 99.5))
+    axes[0].set(title="spectrogram", xlabel="time (s)", ylabel="frequency (Hz)")
+    window_s = min(1.0, x.size / sample_rate)
+    lo = lofar(x, sample_rate, window_s=window_s, fmax_hz=lofar_fmax_hz)
+    if lo.times_s.size >= 20:  # long enough for lines to show as tracks
+        axes[1].pcolormesh(lo.freqs_hz, lo.times_s, lo.lines_db.T, shading="auto", cmap="gray_r", vmin=0, vmax=15)
+        axes[1].set(title=f"LOFARgram (lines over background, {1 / window_s:.0f} Hz bins)", xlabel="frequency (Hz)",
+                    ylabel="time (s)")
+    else:  # a short clip: the time-averaged LOFAR spectrum shows the lines better than a few noisy frames
+        axes[1].plot(lo.freqs_hz, lo.lines_db.mean(axis=1), color="black", lw=0.8)
+        axes[1].set(title=f"LOFAR, {lo.times_s.size} frames averaged ({1 / window_s:.0f} Hz bins)",
+                    xlabel="frequency (Hz)", ylabel="dB over background")
+    dm = demon(x, sample_rate)
+    axes[2].plot(dm.freqs_hz, dm.db, color="black", lw=1)
+    for i, (name, f) in enumerate((marks_hz or {}).items()):
+        axes[2].axvline(f, color=f"C{i}", ls="--", lw=1, label=f"{name} {f:.2f} Hz")
+    if marks_hz:
+        axes[2].legend(fontsize=8)
+    axes[2].set(title=f"DEMON {dm.band_hz[0]:.0f}-{dm.band_hz[1]:.0f} Hz", xlabel="modulation frequency (Hz)",
+                ylabel="dB (peak 0)")
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)

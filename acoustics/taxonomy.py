@@ -10,7 +10,7 @@ FINE_TYPES: dict[str, tuple[str, ...]] = {
     "ambient": ("sea",),
     "merchant": ("bulker", "container", "tanker", "vehicle_carrier", "passenger", "fishing", "tug"),
     "warship": ("frigate_quiet", "frigate_sprint", "patrol"),
-    "drone": ("uuv", "usv"),
+    "drone": ("uuv", "usv", "aerial"),  # aerial: multirotor over the water (physics.md §4)
 }
 
 

@@ -2,6 +2,6 @@
 sources (DESIGN.md, "Synthetic scenarios"; figures from physics.md). numpy/scipy only, never torch."""
 
 from acoustics.synth.dataset import render_dataset
-from acoustics.synth.scene import render_recording
+from acoustics.synth.scene import render_recording, render_scene
 
-__all__ = ["render_dataset", "render_recording"]
+__all__ = ["render_dataset", "render_recording", "render_scene"]

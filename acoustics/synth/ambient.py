@@ -1,12 +1,15 @@
-"""Ambient noise at the hydrophone: sea state, distant shipping, thermal noise, recorder self-noise.
+"""Ambient noise at the hydrophone: sea state, distant shipping, rain, thermal noise, recorder self-noise,
+plus transient distractors (snapping shrimp, fin, blue and humpback whales; see distractors.py).
 
-All levels are spectral densities in dB re 1 µPa²/Hz, combined in power (physics.md preamble), and rendered
-as Gaussian noise shaped in the frequency domain.
+All levels are spectral densities in dB re 1 µPa²/Hz, combined in power (physics.md preamble). The
+continuum is rendered as Gaussian noise shaped in the frequency domain; the distractors are added to it.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from acoustics.synth import distractors
 
 # Hodges 2010 ch. 7 tables as digitised in labsonar sea_state.csv / shipping_noise.csv (physics.md §5,
 # "Tabulated levels"); frequencies in Hz, levels in dB re 1 µPa²/Hz.
@@ -27,6 +30,16 @@ WIND_SLOPE_DB_PER_DECADE = -17.0  # "noise falls about 17 dB/decade above 1 kHz"
 SEA_STATES = tuple(range(7))  # 0..6 (physics.md §5 wind speeds per sea state 0-6)
 SHIPPING_LEVELS = tuple(range(1, 8))  # 1..7 (physics.md §5 table)
 SELF_NOISE_DB = (25.0, 45.0)  # recorder self-noise floor [dB re 1 µPa²/Hz] (physics.md §7, design note)
+HODGES_RAIN_F_HZ = np.array([100.0, 1000.0, 10000.0, 50000.0])  # Hodges rain.csv columns (physics.md §5)
+HODGES_RAIN_RATES_MM_H = np.array([1.0, 5.0, 10.0, 100.0])  # rain rates of the table rows (physics.md §5)
+HODGES_RAIN_DB = np.array([  # rows: rate; columns: HODGES_RAIN_F_HZ [dB re 1 µPa²/Hz] (physics.md §5)
+    [49.9, 52.9, 46.3, 38.0],
+    [60.3, 62.6, 56.3, 48.4],
+    [63.9, 66.0, 59.7, 51.6],
+    [73.1, 75.4, 69.1, 61.2],
+])
+RAIN_FRACTION = 0.2  # design note: share of renders with rain
+RAIN_RATE_MM_H = (1.0, 100.0)  # design note: log-uniform over the table's rates
 
 
 def _interp_log_f(f_hz, f_tab, l_tab, slope_lo: float, slope_hi: float) -> np.ndarray:
@@ -67,26 +80,47 @@ def shipping_psd_db(f_hz, level: float) -> np.ndarray:
     return _interp_log_f(f_hz, HODGES_SHIP_F_HZ, row, 0.0, float(slope_hi))
 
 
+def rain_psd_db(f_hz, rate_mm_h: float) -> np.ndarray:
+    """Rain noise density [dB re 1 µPa²/Hz] at rate_mm_h [mm/h] (Hodges table, 1–100 mm/h), linear in
+    log10(rate) between rows and in log10(f) between columns (design note); the table's end slopes continue
+    outside 100 Hz–50 kHz and the rate is clipped to 1–100 mm/h."""
+    lr = np.log10(np.clip(rate_mm_h, HODGES_RAIN_RATES_MM_H[0], HODGES_RAIN_RATES_MM_H[-1]))
+    row = np.array([np.interp(lr, np.log10(HODGES_RAIN_RATES_MM_H), col) for col in HODGES_RAIN_DB.T])
+    lf = np.log10(HODGES_RAIN_F_HZ)
+    slope_lo = (row[1] - row[0]) / (lf[1] - lf[0])
+    slope_hi = (row[-1] - row[-2]) / (lf[-1] - lf[-2])
+    return _interp_log_f(f_hz, HODGES_RAIN_F_HZ, row, float(slope_lo), float(slope_hi))
+
+
 def thermal_psd_db(f_hz) -> np.ndarray:
     """Thermal noise density -15 + 20·log10(f/kHz) [dB re 1 µPa²/Hz] (MARS AmbientNoiseHelper, physics.md §5)."""
     f_khz = np.maximum(np.asarray(f_hz, dtype=float), 1e-3) / 1000.0
     return -15.0 + 20.0 * np.log10(f_khz)
 
 
-def ambient_psd_db(f_hz, *, sea_state: float, shipping_level: float, self_noise_db: float) -> np.ndarray:
-    """Total ambient density [dB re 1 µPa²/Hz]: sea state + shipping + thermal + flat self-noise, in power."""
-    parts = (sea_state_psd_db(f_hz, sea_state), shipping_psd_db(f_hz, shipping_level),
-             thermal_psd_db(f_hz), np.full(np.shape(f_hz), float(self_noise_db)))
+def ambient_psd_db(f_hz, *, sea_state: float, shipping_level: float, self_noise_db: float,
+                   rain_mm_h: float = 0.0) -> np.ndarray:
+    """Total continuum density [dB re 1 µPa²/Hz]: sea state + shipping + rain (if rain_mm_h > 0) + thermal
+    + flat self-noise, in power."""
+    parts = [sea_state_psd_db(f_hz, sea_state), shipping_psd_db(f_hz, shipping_level),
+             thermal_psd_db(f_hz), np.full(np.shape(f_hz), float(self_noise_db))]
+    if rain_mm_h > 0:
+        parts.append(rain_psd_db(f_hz, rain_mm_h))
     return 10.0 * np.log10(sum(10.0 ** (p / 10.0) for p in parts))
 
 
 def draw_ambient(rng: np.random.Generator) -> dict:
-    """Draw sea state (0–6), shipping level (1–7) and self-noise floor [dB re 1 µPa²/Hz]."""
-    return {
+    """Draw sea state (0–6), shipping level (1–7), self-noise floor [dB re 1 µPa²/Hz], rain rate [mm/h]
+    (0 when dry) and the distractors (``distractors.draw_distractors``; None where absent). JSON-ready."""
+    env = {
         "sea_state": int(rng.integers(SEA_STATES[0], SEA_STATES[-1] + 1)),
         "shipping_level": int(rng.integers(SHIPPING_LEVELS[0], SHIPPING_LEVELS[-1] + 1)),
         "self_noise_db": round(float(rng.uniform(*SELF_NOISE_DB)), 3),
     }
+    rate = float(np.exp(rng.uniform(*np.log(RAIN_RATE_MM_H))))  # drawn always, so later draws do not shift
+    env["rain_mm_h"] = round(rate, 3) if rng.random() < RAIN_FRACTION else 0.0
+    env["distractors"] = distractors.draw_distractors(rng)
+    return env
 
 
 def gaussian_spectrum(rng: np.random.Generator, psd: np.ndarray, n: int, sample_rate: int) -> np.ndarray:
@@ -98,10 +132,57 @@ def gaussian_spectrum(rng: np.random.Generator, psd: np.ndarray, n: int, sample_
     return white * np.sqrt(np.asarray(psd, dtype=float) * (0.5 * sample_rate))
 
 
-def ambient_spectrum(rng: np.random.Generator, env: dict, n: int, sample_rate: int) -> np.ndarray:
-    """rfft of the ambient pressure [µPa] for the drawn ``env`` (keys of :func:`draw_ambient`); DC removed."""
-    f = np.fft.rfftfreq(n, 1.0 / sample_rate)
-    psd = 10.0 ** (ambient_psd_db(f, sea_state=env["sea_state"], shipping_level=env["shipping_level"],
-                                  self_noise_db=env["self_noise_db"]) / 10.0)
-    psd[0] = 0.0
-    return gaussian_spectrum(rng, psd, n, sample_rate)
+PSD_GRID_POINTS = 2048  # design note: log-f grid for the continuum (interpolation error < 0.02 dB, computed here)
+
+
+def _white_spectrum(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Complex Gaussian bins distributed as the rfft of n samples of unit white noise (E|X_k|² = n)."""
+    z = rng.standard_normal((2, n // 2 + 1))
+    spec = (z[0] + 1j * z[1]) * np.sqrt(0.5 * n)
+    spec[0] = z[0, 0] * np.sqrt(n)
+    if n % 2 == 0:
+        spec[-1] = z[0, -1] * np.sqrt(n)
+    return spec
+
+
+def continuum_spectrum(rng: np.random.Generator, env: dict, n: int, sample_rate: int) -> np.ndarray:
+    """rfft of the Gaussian continuum [µPa] (sea state, shipping, rain, thermal, self-noise); DC removed.
+
+    The density is evaluated on a log-frequency grid and interpolated in log f to the bins (speed)."""
+    f = np.fft.rfftfreq(n, 1.0 / sample_rate)[1:]
+    grid = np.geomspace(f[0], f[-1], PSD_GRID_POINTS) if f.size > 1 else f
+    db = ambient_psd_db(grid, sea_state=env["sea_state"], shipping_level=env["shipping_level"],
+                        self_noise_db=env["self_noise_db"], rain_mm_h=env.get("rain_mm_h", 0.0))
+    psd = np.zeros(n // 2 + 1)
+    psd[1:] = 10.0 ** (np.interp(np.log10(f), np.log10(grid), db) / 10.0)
+    return _white_spectrum(rng, n) * np.sqrt(psd * (0.5 * sample_rate))
+
+
+def ambient_parts(rng: np.random.Generator, env: dict, n: int, sample_rate: int, *,
+                  water_depth_m: float | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """rfft spectra [µPa] of the continuum and of the distractors, and the record of the events placed.
+
+    water_depth_m [m] sets whale spreading and whether a drawn shrimp bed sounds (< 55 m); None means
+    the 100 m of physics.md §6, i.e. no shrimp.
+    """
+    cont = continuum_spectrum(rng, env, n, sample_rate)
+    depth = distractors.DEFAULT_WATER_DEPTH_M if water_depth_m is None else float(water_depth_m)
+    ss2_20k = float(sea_state_psd_db(distractors.SHRIMP_REF_HZ, 2))
+    dist, record = distractors.distractor_spectrum(rng, env.get("distractors") or {}, n, sample_rate,
+                                                   water_depth_m=depth, sea_state_2_db_20khz=ss2_20k)
+    dist[0] = 0.0
+    return cont, dist, record
+
+
+def ambient_spectrum(rng: np.random.Generator, env: dict, n: int, sample_rate: int, *,
+                     water_depth_m: float | None = None, record: dict | None = None) -> np.ndarray:
+    """rfft of the ambient pressure [µPa] (continuum + distractors) for the drawn ``env`` (keys of
+    :func:`draw_ambient`); DC removed.
+
+    The distractor events placed (times [s], received levels [dB re 1 µPa], ...) are written to
+    ``record["distractor_events"]``; ``record`` defaults to ``env`` itself, so a caller that stores env
+    after this call stores them too. See :func:`ambient_parts` for water_depth_m.
+    """
+    cont, dist, events = ambient_parts(rng, env, n, sample_rate, water_depth_m=water_depth_m)
+    (env if record is None else record)["distractor_events"] = events
+    return cont + dist
