@@ -33,8 +33,9 @@ def cmd_synth(args) -> None:
     from acoustics.synth import render_dataset
 
     manifest = render_dataset(out_dir=args.out, minutes=args.minutes, seed=args.seed, sample_rate=args.sample_rate,
-                              clip_seconds=args.clip_seconds, workers=args.workers)
-    print(f"wrote {manifest}")
+                              clip_seconds=args.clip_seconds, workers=args.workers, scenes=args.scenes,
+                              snr_threshold_db=args.snr_threshold_db)
+    print(f"wrote {manifest} and {manifest.parent / 'events.csv'} (strong labels)")
     if args.preview:
         from acoustics.manifest import read_manifest
         from acoustics.synth.preview import preview_file
@@ -118,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sample-rate", type=int, default=16000, help="Hz")
     s.add_argument("--clip-seconds", type=float, default=30.0, help="length of each recording, s")
     s.add_argument("--workers", type=int, default=2, help="parallel render processes")
+    s.add_argument("--scenes", action="store_true",
+                   help="scenes with 0, 1 or 2 contacts on CPA passes, one manifest row per labelled span "
+                        "(default: single-contact clips, classes round-robin)")
+    s.add_argument("--snr-threshold-db", type=float, default=0.0,
+                   help="a contact is labelled present where its per-second SNR is at least this, dB")
     s.add_argument("--preview", type=int, default=0, metavar="N",
                    help="also draw LOFAR/DEMON previews of the first N recordings into OUT/previews")
     s.set_defaults(func=cmd_synth)

@@ -45,3 +45,27 @@ def test_bad_inputs_give_one_clear_line(tmp_path):
     assert res.returncode == 2 and "manifest" in res.stderr and "Traceback" not in res.stderr
     res = uwac("export", tmp_path / "norun", "--out", tmp_path / "x.onnx")
     assert res.returncode == 2 and "checkpoint" in res.stderr
+
+
+def test_synth_scenes_with_strong_labels_and_previews(tmp_path):
+    out = tmp_path / "scenes"
+    res = uwac("synth", "--out", out, "--minutes", 1.0, "--clip-seconds", 20, "--seed", 3, "--workers", 1,
+               "--scenes", "--preview", 2)
+    assert res.returncode == 0, res.stderr[-2000:]
+    events = (out / "events.csv").read_text().splitlines()
+    assert events[0].startswith("recording_id,contact,label")
+    pngs = sorted((out / "previews").glob("*.png"))
+    assert len(pngs) == 2 and all(p.stat().st_size > 10_000 for p in pngs)
+    from acoustics.manifest import read_manifest
+
+    rows = read_manifest(out / "manifest.csv")
+    assert {r.recording_id for r in rows} == {f"syn-3-{i:05d}" for i in range(3)}
+
+
+def test_bench_synth_reports_ratios(tmp_path):
+    res = uwac("bench", "synth", "--seconds", 2, "--repeats", 1, "--out", tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    report = json.loads((tmp_path / "bench_synth.json").read_text())
+    assert [r["class"] for r in report["classes"]] == ["ambient", "merchant", "warship", "drone"]
+    assert all(r["x_real_time_per_core"] > 0 and r["cost_over_bare_noise"] > 0 for r in report["classes"])
+    assert "real time per core" in res.stdout

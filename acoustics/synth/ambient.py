@@ -128,8 +128,8 @@ def gaussian_spectrum(rng: np.random.Generator, psd: np.ndarray, n: int, sample_
 
     White unit-variance noise has E|X_k|² = n; scaling by sqrt(psd·fs/2) gives variance sum(psd)·fs/n.
     """
-    white = np.fft.rfft(rng.standard_normal(n))
-    return white * np.sqrt(np.asarray(psd, dtype=float) * (0.5 * sample_rate))
+    scale = np.sqrt(np.asarray(psd, dtype=float) * (0.5 * sample_rate)).astype(np.float32)
+    return _white_spectrum(rng, n).astype(np.complex64) * scale  # drawn in the frequency domain: no FFT
 
 
 PSD_GRID_POINTS = 2048  # design note: log-f grid for the continuum (interpolation error < 0.02 dB, computed here)
@@ -137,11 +137,11 @@ PSD_GRID_POINTS = 2048  # design note: log-f grid for the continuum (interpolati
 
 def _white_spectrum(rng: np.random.Generator, n: int) -> np.ndarray:
     """Complex Gaussian bins distributed as the rfft of n samples of unit white noise (E|X_k|² = n)."""
-    z = rng.standard_normal((2, n // 2 + 1))
-    spec = (z[0] + 1j * z[1]) * np.sqrt(0.5 * n)
-    spec[0] = z[0, 0] * np.sqrt(n)
+    spec = rng.standard_normal(2 * (n // 2 + 1), dtype=np.float32).view(np.complex64)  # (re, im) pairs
+    spec *= np.float32(np.sqrt(0.5 * n))
+    spec[0] = spec[0].real * np.float32(np.sqrt(2.0))  # DC (and Nyquist) bins are real with variance n
     if n % 2 == 0:
-        spec[-1] = z[0, -1] * np.sqrt(n)
+        spec[-1] = spec[-1].real * np.float32(np.sqrt(2.0))
     return spec
 
 

@@ -12,6 +12,7 @@ TL = spreading(r, H) + Francois–Garrison absorption (propagation.py, physics.m
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft as sfft
 
 from acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
 
@@ -217,7 +218,7 @@ def render_shrimp(rng: np.random.Generator, p: dict, n: int, fs: int, sea_state_
     density_db = sea_state_2_db_20khz + p["level_20khz_db"]
     mean_square = p["rate_per_s"] / fs * _pareto_mean_square(beta, a_max)  # per sample, white to fs/2
     scale = np.sqrt(10 ** (density_db / 10) * 0.5 * fs / mean_square)
-    spec = np.fft.rfft(x) * scale
+    spec = sfft.rfft(x) * scale
     k_band = min(int(np.ceil(SHRIMP_BAND_LO_HZ * n / fs)), spec.size)  # bins above are flat (gain 1)
     spec[:k_band] *= shrimp_gain(np.arange(k_band) * fs / n)
     return spec, {"active": True, "n_snaps": n_snaps, "density_db": _r(density_db)}
@@ -238,7 +239,7 @@ def distractor_spectrum(rng: np.random.Generator, params: dict, n: int, fs: int,
             sig, record[name] = render(rng, params[name], n, fs, water_depth_m)
             tonal += sig
     if record:
-        spec += np.fft.rfft(tonal)
+        spec += sfft.rfft(tonal)
     if params.get("shrimp"):
         if water_depth_m < SHRIMP_MAX_DEPTH_M:
             s, record["shrimp"] = render_shrimp(rng, params["shrimp"], n, fs, sea_state_2_db_20khz)

@@ -9,7 +9,7 @@ spans above a threshold (strong labels).
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
+import scipy.fft as sfft
 from scipy.optimize import brentq
 
 from acoustics.synth import ambient, geometry, propagation, recorder, sources
@@ -69,7 +69,7 @@ def frame_band_power(x: np.ndarray, sample_rate: int, frame_s: float, lo_hz: flo
     lengths[-1] = x.size - (k - 1) * m
     f = np.fft.rfftfreq(m, 1.0 / sample_rate)
     band = (f >= lo_hz) & (f < hi_hz) & (f > 0) & (np.arange(f.size) < m / 2)
-    spec = np.fft.rfft(frames, axis=1)[:, band]
+    spec = sfft.rfft(frames, axis=1)[:, band]
     return 2.0 * np.sum(spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2, axis=1) / (m * lengths)
 
 
@@ -213,8 +213,8 @@ def _render_contact(contact: dict, rng: np.random.Generator, n: int, ctx: dict) 
     frame. Powers are measured per frame (band 10 Hz–0.45·fs, rectangular frames, Parseval)."""
     fs, track = ctx["sample_rate"], contact["track"]
     margin = int(np.ceil(n * track["speed_m_s"] / ctx["c"])) + 2 * SOURCE_PAD
-    n_src = scipy.fft.next_fast_len(n + margin, real=True)
-    src = np.fft.rfft(sources.render_source(rng, contact["vessel"], n_src, fs).astype(np.float32))
+    n_src = sfft.next_fast_len(n + margin, real=True)
+    src = sfft.rfft(sources.render_source(rng, contact["vessel"], n_src, fs).astype(np.float32))
     src *= recorder.anti_alias_gain(n_src, fs).astype(np.float32)
     adjust = 0.0
     if contact["solve_range"]:
@@ -273,13 +273,20 @@ def scene_components(*, seed: int, duration_s: float, sample_rate: int = 16000, 
     c = round(geometry.soundspeed_mackenzie(water["temperature_c"], water["salinity_ppt"],
                                             0.5 * water["water_depth_m"]), 3)
     hi_hz = recorder.ANTI_ALIAS_FRACTION * sample_rate
-    amb = ambient.ambient_spectrum(_streams(seed, 1), env, n, sample_rate) * recorder.anti_alias_gain(n, sample_rate)
-    amb_t = np.fft.irfft(amb, n)
-    amb_frames = frame_band_power(amb_t, sample_rate, frame_s, SNR_BAND_LO_HZ, hi_hz)
+    aa = recorder.anti_alias_gain(n, sample_rate)
+    continuum, transients, env["distractor_events"] = ambient.ambient_parts(
+        _streams(seed, 1), env, n, sample_rate, water_depth_m=water["water_depth_m"])
+    amb = (continuum + transients) * aa
+    amb_t = sfft.irfft(amb.astype(np.complex64), n)
+    # SNR reference: the stationary continuum (sea, shipping, rain, thermal, self-noise), not the transient
+    # distractors, so a passing whale does not make a vessel louder. Stationary, so one power for every frame.
+    amb_power = band_power(continuum * aa, n, sample_rate, SNR_BAND_LO_HZ, hi_hz)
     frame_len = int(round(frame_s * sample_rate))
-    weights = np.minimum(frame_len, n - frame_len * np.arange(amb_frames.size)) / n  # each frame's share
+    n_frames = -(-n // frame_len)
+    weights = np.minimum(frame_len, n - frame_len * np.arange(n_frames)) / n  # each frame's share
+    amb_frames = np.full(n_frames, amb_power)
     ctx = {"sample_rate": sample_rate, "duration_s": n / sample_rate, "water": water, "c": c, "hi_hz": hi_hz,
-           "amb_power": float(amb_frames @ weights), "amb_frames": amb_frames, "frame_weights": weights,
+           "amb_power": amb_power, "amb_frames": amb_frames, "frame_weights": weights,
            "frame_s": float(frame_s), "threshold_db": float(snr_threshold_db)}
     received_t, contact_params = [], []
     for i, spec in enumerate(specs):
@@ -308,7 +315,7 @@ def _digitise(received_t: list[np.ndarray], amb_t: np.ndarray, params: dict) -> 
     if received_t:
         n = amb_t.size
         aa = recorder.anti_alias_gain(n, params["sample_rate"]).astype(np.float32)
-        total = amb_t + np.fft.irfft(np.fft.rfft(sum(received_t)) * aa, n)  # float32 FFTs (speed)
+        total = amb_t + sfft.irfft(sfft.rfft(sum(received_t)) * aa, n)  # float32 FFTs (speed)
     codes, stats = recorder.digitise(total, clip_level_db=params["clip_level_db"], bit_depth=params["bit_depth"])
     params.update(stats)
     return recorder.codes_to_float(codes, params["bit_depth"])
@@ -323,7 +330,8 @@ def render_scene(*, seed: int, duration_s: float, sample_rate: int = 16000, cont
     recording SNR, dB; drawn from SNR_DRAW_DB when None), and track keys d_cpa_m [m] (fixes the pass: no SNR
     solve, no correction), t_cpa_s [s], heading_deg, side (±1), source_depth_m [m], speed_kn (track speed only;
     the source level keeps the vessel's drawn speed). None draws 0, 1 or 2 contacts. [] is ambient only.
-    Each contact's SNR is over the ambient alone (not over the other contact). params["contacts"][i] carries
+    Each contact's SNR is over the ambient continuum alone (not over the other contact, nor over transient
+    distractors such as whale calls and shrimp snaps). params["contacts"][i] carries
     its track, ``snr_series_db`` (per frame_s [s] frame) and ``spans`` ([start_s, end_s] with frame SNR >=
     snr_threshold_db); the top-level label / snr_db / range_m / vessel are the loudest contact's (ambient when
     there is none). range_m is the horizontal CPA distance [m]. water: overrides of the drawn water column
@@ -357,7 +365,7 @@ def render_components(*, label: str, seed: int, duration_s: float, sample_rate: 
     received_t, amb, _, params = scene_components(seed=seed, duration_s=duration_s, sample_rate=sample_rate,
                                                   contacts=_single_contact(label, fine_label, snr_db))
     params["fine_label"] = params["fine_label"] if received_t else (fine_label or "sea")
-    vessel = np.fft.rfft(received_t[0]) * recorder.anti_alias_gain(params["n_samples"], sample_rate) \
+    vessel = sfft.rfft(received_t[0]) * recorder.anti_alias_gain(params["n_samples"], sample_rate) \
         if received_t else None
     return vessel, amb, params
 
@@ -371,9 +379,9 @@ def render_recording(*, label: str, seed: int, duration_s: float, sample_rate: i
     np.random.SeedSequence(seed): scene, ambient noise, contact parameters, contact signal): same seed, same
     output; one seed rendered as two labels shares its environment and ambient noise.
 
-    SNR (``snr_db``, dB): 10·log10 of the received vessel power over the ambient power (sea, shipping,
-    thermal, recorder self-noise), both mean-square pressure in 10 Hz <= f < 0.45·fs over the whole
-    recording, measured before the two are summed and before the recorder. Drawn from [-10, 25] dB when
+    SNR (``snr_db``, dB): 10·log10 of the received vessel power over the ambient continuum power (sea,
+    shipping, rain, thermal, recorder self-noise; transient distractors excluded), both mean-square pressure
+    in 10 Hz <= f < 0.45·fs over the whole recording, measured before the two are summed and before the recorder. Drawn from [-10, 25] dB when
     None; ignored (null) for ambient. The CPA distance (``range_m``) is solved for the drawn t_cpa within
     RANGE_LIMITS_M (2 m for UUVs); a target out of reach keeps the limit and scales the vessel by
     ``level_adjust_db``; a final correction (``snr_correction_db``) makes the measured SNR equal the target.

