@@ -1,7 +1,7 @@
 """``uwac bench synth``: render speed as a multiple of real time per core.
 
-Each class is rendered ``repeats`` times in this process (one core: numpy's FFTs are single-threaded)
-and timed with ``time.process_time``. The reference, measured in the same run, is the cheapest
+Each class is rendered ``repeats`` times in this process on one core (FFTs are single-threaded, BLAS is
+limited to one thread) and timed with ``time.process_time``. The reference, measured in the same run, is the cheapest
 possible "render": one float32 Gaussian noise of the same length coloured by one FFT pair, so the report
 also says what the physics costs over bare noise.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.fft as sfft
+from threadpoolctl import threadpool_limits
 
 from acoustics.synth.scene import render_recording
 from acoustics.taxonomy import CLASSES
@@ -32,7 +33,15 @@ def _cpu_seconds(fn, repeats: int) -> float:
 
 def bench_synth(*, duration_s: float = 30.0, sample_rate: int = 16000, repeats: int = 3, seed: int = 0,
                 out: str | Path | None = None) -> dict:
-    """Time renders per class; returns (and writes to ``out``) × real time per core and the noise reference."""
+    """Time renders per class; returns (and writes to ``out``) × real time per core and the noise reference.
+
+    BLAS is held to one thread, as in ``render_dataset``'s workers, so CPU time is one core's.
+    """
+    with threadpool_limits(1):
+        return _bench(duration_s=duration_s, sample_rate=sample_rate, repeats=repeats, seed=seed, out=out)
+
+
+def _bench(*, duration_s: float, sample_rate: int, repeats: int, seed: int, out: str | Path | None) -> dict:
     n = int(duration_s * sample_rate)
     rng = np.random.default_rng(seed)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from acoustics.manifest import Row, write_manifest
@@ -32,6 +33,12 @@ def recording_seed(seed: int, index: int) -> int:
 
 
 EVENT_COLUMNS = ("recording_id", "contact", "label", "fine_label", "start_s", "end_s", "threshold_db")
+
+
+def single_threaded() -> None:
+    """Limit BLAS to one thread in a render process: renders are parallel across processes, and an idle
+    OpenBLAS thread spin-waits on the other core (it doubled the CPU time of a render, for no speed-up)."""
+    threadpool_limits(1)
 
 
 def _render_one(job: dict) -> dict:
@@ -129,11 +136,12 @@ def render_dataset(*, out_dir, minutes: float, seed: int, sample_rate: int = 160
     bar = tqdm(total=count, desc="synth", unit="rec", disable=not progress)
     results = []
     if workers <= 1:
-        for job in jobs:
-            results.append(_render_one(job))
-            bar.update()
+        with threadpool_limits(1):
+            for job in jobs:
+                results.append(_render_one(job))
+                bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=single_threaded) as pool:
             for res in pool.map(_render_one, jobs, chunksize=max(1, min(8, count // (4 * workers)))):
                 results.append(res)
                 bar.update()
