@@ -76,6 +76,9 @@ def cmd_train(args) -> None:
     test = metrics["test"]["window"]["macro_f1"] if metrics["test"] else float("nan")
     print(f"best epoch {metrics['best_epoch']}: val macro-F1 {metrics['val']['window']['macro_f1']:.3f}, "
           f"test macro-F1 {test:.3f}; run in {args.out}")
+    base = (metrics.get("baseline") or {}).get("test")
+    if base:
+        print(f"scikit-learn baseline on the same split: test macro-F1 {base['window']['macro_f1']:.3f}")
 
 
 def cmd_export(args) -> None:

@@ -83,6 +83,8 @@ def run_demo(*, out: str | Path = "runs/demo", minutes: float | None = None, see
             "all": {lvl: pick(result["all"][lvl]) for lvl in ("window", "recording")},
             "snr_ge_0db": {lvl: pick(result.get("snr_ge_0db", {}).get(lvl)) for lvl in ("window", "recording")},
         },
+        "baseline_held_out": {lvl: pick(((train_metrics.get("baseline") or {}).get("test") or {}).get(lvl))
+                              for lvl in ("window", "recording")},
         "timings_s": timings,
         "seed": seed,
     }
@@ -94,6 +96,10 @@ def run_demo(*, out: str | Path = "runs/demo", minutes: float | None = None, see
             m = held[subset][lvl]
             if m:
                 print(f"  {subset:>10} {lvl:>9}: macro-F1 {m['macro_f1']:.3f}, accuracy {m['accuracy']:.3f} (n={m['n']})")
+    for lvl, m in summary["baseline_held_out"].items():
+        if m:
+            print(f"  {'baseline':>10} {lvl:>9}: macro-F1 {m['macro_f1']:.3f}, accuracy {m['accuracy']:.3f} "
+                  "(scikit-learn on hand-made features, all SNRs)")
     print(f"\nmodel:   {summary['model']}\nreport:  {(out / 'eval' / 'report.md').resolve()}\n"
           f"summary: {(out / 'summary.json').resolve()}\ntimings: {timings}")
     return summary

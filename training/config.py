@@ -58,6 +58,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    baseline: bool = True  # also fit the scikit-learn baseline on the same splits (training/baseline.py)
 
     def window_samples(self) -> int:
         return int(round(self.data.window_seconds * self.frontend.sample_rate))

@@ -220,6 +220,10 @@ def train(*, cfg: TrainConfig, manifest: str | Path, out: str | Path, allow_leak
         "test": score(model, split_data["test"], cfg) if split_data["test"].mels else None,
         "history": history,
     }
+    if cfg.baseline:
+        from training.baseline import train_baseline
+
+        metrics["baseline"] = train_baseline(rows=rows, cfg=cfg, out=out)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     training_curves_png(history, out / "training_curves.png", title=f"{cfg.name}: best epoch {best}")
     with (out / "history.csv").open("w") as fh:
