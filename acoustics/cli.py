@@ -100,6 +100,46 @@ def cmd_evaluate(args) -> None:
           f"recording macro-F1 {m['recording']['macro_f1']:.3f}; report in {args.out}")
 
 
+def cmd_adapt(args) -> None:
+    """Turn a public dataset's tree into a manifest, with a ``skipped.txt`` report beside it."""
+    from acoustics.datasets import ADAPTERS
+    from acoustics.manifest import ManifestError, write_manifest
+
+    kwargs = {"label_map": args.label_map}
+    if args.dataset == "shipsear":
+        kwargs["class_table"] = args.class_table
+    if args.dataset == "vtuad":
+        kwargs["scenario"] = args.scenario
+    rows, skipped = ADAPTERS[args.dataset](args.root, **kwargs)
+    report = args.out.parent / "skipped.txt"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("".join(f"{line}\n" for line in skipped))
+    if not rows:
+        raise ManifestError(f"no usable audio under {args.root} for {args.dataset}; see {report}")
+    write_manifest(rows, args.out)
+    print(f"wrote {args.out} ({len(rows)} rows, {len({r.recording_id for r in rows})} recordings); "
+          f"{len(skipped)} skipped, listed in {report}")
+
+
+def cmd_split(args) -> None:
+    """Assign train/val/test by recording (REC) or by vessel (VES) and print per-split counts per class."""
+    from acoustics.manifest import assign_splits, group_of, read_manifest, write_manifest
+
+    rows = read_manifest(args.manifest)
+    key = "vessel_id" if args.protocol == "ves" else "recording_id"
+    rows = assign_splits(rows, fractions=tuple(args.fractions), seed=args.seed, group_key=key)
+    write_manifest(rows, args.out)
+    labels = sorted({r.label for r in rows})
+    print(f"wrote {args.out} (protocol {args.protocol.upper()}, groups by {key})")
+    print("split  " + "  ".join(f"{lab:>16}" for lab in labels))
+    for split in ("train", "val", "test"):
+        cells = []
+        for lab in labels:
+            sel = [r for r in rows if r.split == split and r.label == lab]
+            cells.append(f"{len(sel):>6} ({len({group_of(r, key) for r in sel}):>3} grp)")
+        print(f"{split:<5}  " + "  ".join(f"{c:>16}" for c in cells))
+
+
 def cmd_demo(args) -> None:
     """Render, train, export and evaluate end to end."""
     _needs_torch("demo")
@@ -165,6 +205,24 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--split", default="test", help="train, val, test or all")
     v.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     v.set_defaults(func=cmd_evaluate)
+
+    a = sub.add_parser("adapt", help="manifest from DeepShip, ShipsEar, VTUAD, a folder-per-class tree or a CSV")
+    a.add_argument("dataset", choices=["deepship", "shipsear", "vtuad", "folder", "csv"])
+    a.add_argument("root", type=Path, help="the dataset's folder (csv: the CSV file)")
+    a.add_argument("--out", required=True, type=Path, help="manifest CSV; skipped.txt is written beside it")
+    a.add_argument("--label-map", type=Path, default=None, help="YAML label map (default: data/label_maps/DATASET.yaml)")
+    a.add_argument("--class-table", type=Path, default=None, help="shipsear: CSV of file number -> vessel type")
+    a.add_argument("--scenario", default=None, help="vtuad: e.g. inclusion_2000_exclusion_4000")
+    a.set_defaults(func=cmd_adapt)
+
+    sp = sub.add_parser("split", help="assign train/val/test by recording (rec) or vessel (ves), stratified by label")
+    sp.add_argument("manifest", type=Path)
+    sp.add_argument("--out", required=True, type=Path, help="manifest CSV to write")
+    sp.add_argument("--protocol", choices=["rec", "ves"], default="rec",
+                    help="rec: by recording_id; ves: by the vessel_id column (recording_id where empty)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--fractions", type=float, nargs=3, default=(0.7, 0.15, 0.15), metavar=("TRAIN", "VAL", "TEST"))
+    sp.set_defaults(func=cmd_split)
 
     d = sub.add_parser("demo", help="render, train, export and evaluate end to end on built-in defaults")
     d.add_argument("--out", type=Path, default=Path("runs/demo"))

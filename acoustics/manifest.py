@@ -95,18 +95,26 @@ def write_manifest(rows: list[Row], path: str | Path) -> Path:
     return path
 
 
-def assign_splits(rows: list[Row], *, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
-                  seed: int = 0) -> list[Row]:
-    """Split by ``recording_id``, stratified by label, seeded.
+def group_of(row: Row, group_key: str = "recording_id") -> str:
+    """The split group of a row: a manifest column, or an extra column (empty falls back to ``recording_id``)."""
+    if group_key in COLUMNS:
+        return str(getattr(row, group_key))
+    return row.extra.get(group_key) or row.recording_id
 
-    Each label's recordings are shuffled and cut by ``fractions`` (train, val, test); every label
-    with at least three recordings gets at least one in each split. Returns new rows.
+
+def assign_splits(rows: list[Row], *, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+                  seed: int = 0, group_key: str = "recording_id") -> list[Row]:
+    """Split by group (``recording_id`` unless ``group_key`` names another column), stratified by label, seeded.
+
+    Each label's groups are shuffled and cut by ``fractions`` (train, val, test); every label
+    with at least three groups gets at least one in each split. ``group_key="vessel_id"`` holds whole
+    vessels out (see :func:`group_of`). Returns new rows.
     """
     if abs(sum(fractions) - 1.0) > 1e-9 or min(fractions) < 0:
         raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
     groups: dict[str, str] = {}
-    for r in rows:  # a recording holding two labels is stratified by its first; the split is still by group
-        groups.setdefault(r.recording_id, r.label)
+    for r in rows:  # a group holding two labels is stratified by its first; the split is still by group
+        groups.setdefault(group_of(r, group_key), r.label)
     rng = np.random.default_rng(seed)
     split_of: dict[str, str] = {}
     for label in sorted(set(groups.values())):
@@ -120,7 +128,7 @@ def assign_splits(rows: list[Row], *, fractions: tuple[float, float, float] = (0
         n_train = n - n_val - n_test
         for i, g in enumerate(ids):
             split_of[g] = "train" if i < n_train else ("val" if i < n_train + n_val else "test")
-    return [Row(r.path, r.start_s, r.end_s, r.label, r.fine_label, r.recording_id, split_of[r.recording_id],
+    return [Row(r.path, r.start_s, r.end_s, r.label, r.fine_label, r.recording_id, split_of[group_of(r, group_key)],
                 r.source, dict(r.extra)) for r in rows]
 
 

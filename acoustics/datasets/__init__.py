@@ -1,0 +1,23 @@
+"""Adapters from public datasets to uwac manifests (DESIGN.md, "Manifests").
+
+Each ``manifest_from_<name>(root, ...)`` returns ``(rows, skipped)``: manifest rows and one
+``"path: reason"`` line per file left out (unreadable, empty, unmapped label). Labels map onto the
+four uwac classes through ``data/label_maps/<dataset>.yaml``; the source label stays as ``fine_label``.
+"""
+
+from acoustics.datasets.csvlist import manifest_from_csv
+from acoustics.datasets.deepship import manifest_from_deepship
+from acoustics.datasets.folder import manifest_from_folder
+from acoustics.datasets.shipsear import manifest_from_shipsear
+from acoustics.datasets.vtuad import manifest_from_vtuad
+
+ADAPTERS = {
+    "deepship": manifest_from_deepship,
+    "shipsear": manifest_from_shipsear,
+    "vtuad": manifest_from_vtuad,
+    "folder": manifest_from_folder,
+    "csv": manifest_from_csv,
+}
+
+__all__ = ["ADAPTERS", "manifest_from_csv", "manifest_from_deepship", "manifest_from_folder",
+           "manifest_from_shipsear", "manifest_from_vtuad"]
