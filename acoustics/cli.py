@@ -21,11 +21,12 @@ class CommandError(Exception):
 
 
 def _needs_torch(command: str):
-    try:
-        import torch  # noqa: F401
-    except ImportError:
+    """Fail with one clear line, before any work, when torch is not installed (a node install)."""
+    from importlib.util import find_spec
+
+    if find_spec("torch") is None:
         raise CommandError(f"`uwac {command}` needs PyTorch: pip install 'uwac[train]' "
-                           "(with the constraints file, see README)") from None
+                           "(with the constraints file, see README)")
 
 
 def cmd_synth(args) -> None:
