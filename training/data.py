@@ -35,8 +35,8 @@ class SpanSpectra:
 
     def grid_windows(self, cfg: TrainConfig) -> list[tuple[int, int]]:
         """(span index, first frame) of every window on the hop grid."""
-        fpw, fph = frames_per_window(cfg), frames_per_hop(cfg)
-        return [(i, k * fph) for i, m in enumerate(self.mels) for k in range((m.shape[1] - fpw) // fph + 1)]
+        fph = frames_per_hop(cfg)
+        return [(i, k * fph) for i, count in enumerate(len_grid_per_span(self, cfg)) for k in range(count)]
 
     def random_windows(self, cfg: TrainConfig, gen: torch.Generator) -> list[tuple[int, int]]:
         """As many windows per span as the grid has, each at a random frame offset within the span."""

@@ -204,8 +204,9 @@ def _track_summary(track: dict, ctx: dict) -> dict:
 
 
 def _snr_series_db(frames: np.ndarray, ctx: dict) -> np.ndarray:
-    """Per-frame SNR [dB] of a contact's frame band powers over the ambient's, floored at SNR_FLOOR_DB."""
-    return np.maximum(10.0 * np.log10(np.maximum(frames, 1e-300) / ctx["amb_frames"]), SNR_FLOOR_DB)
+    """Per-frame SNR [dB] of a contact's frame band powers over the (stationary) ambient continuum's,
+    floored at SNR_FLOOR_DB."""
+    return np.maximum(10.0 * np.log10(np.maximum(frames, 1e-300) / ctx["amb_power"]), SNR_FLOOR_DB)
 
 
 def _render_contact(contact: dict, rng: np.random.Generator, n: int, ctx: dict) -> tuple[np.ndarray, dict]:
@@ -279,14 +280,13 @@ def scene_components(*, seed: int, duration_s: float, sample_rate: int = 16000, 
     amb = (continuum + transients) * aa
     amb_t = sfft.irfft(amb.astype(np.complex64), n)
     # SNR reference: the stationary continuum (sea, shipping, rain, thermal, self-noise), not the transient
-    # distractors, so a passing whale does not make a vessel louder. Stationary, so one power for every frame.
+    # distractors, so a passing whale does not make a vessel louder. Stationary: one power serves every frame.
     amb_power = band_power(continuum * aa, n, sample_rate, SNR_BAND_LO_HZ, hi_hz)
     frame_len = int(round(frame_s * sample_rate))
     n_frames = -(-n // frame_len)
     weights = np.minimum(frame_len, n - frame_len * np.arange(n_frames)) / n  # each frame's share
-    amb_frames = np.full(n_frames, amb_power)
     ctx = {"sample_rate": sample_rate, "duration_s": n / sample_rate, "water": water, "c": c, "hi_hz": hi_hz,
-           "amb_power": amb_power, "amb_frames": amb_frames, "frame_weights": weights,
+           "amb_power": amb_power, "frame_weights": weights,
            "frame_s": float(frame_s), "threshold_db": float(snr_threshold_db)}
     received_t, contact_params = [], []
     for i, spec in enumerate(specs):

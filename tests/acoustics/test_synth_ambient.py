@@ -1,7 +1,6 @@
 """Ambient continuum and distractors reproduce physics.md §5: Hodges levels, rain, shrimp, whales; seeded; fast."""
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -180,14 +179,3 @@ def test_record_goes_to_the_given_dict_and_old_env_still_renders():
     spec = ambient.ambient_spectrum(np.random.default_rng(0), env, 1000, 16000, record=record)
     assert spec.shape == (501,) and spec[0] == 0 and record == {"distractor_events": {}}
     assert "distractor_events" not in env
-
-
-def test_ambient_is_fast():
-    env = all_present_env()
-    ambient.ambient_spectrum(np.random.default_rng(0), dict(env), 30 * 16000, 16000, water_depth_m=30.0)
-    best = np.inf
-    for i in range(3):
-        t0 = time.perf_counter()
-        ambient.ambient_spectrum(np.random.default_rng(i), dict(env), 30 * 16000, 16000, water_depth_m=30.0)
-        best = min(best, time.perf_counter() - t0)
-    assert best < 0.25  # ~0.06 s on one core with every distractor present; generous for loaded CI
