@@ -73,7 +73,18 @@ def cmd_train(args) -> None:
     cfg = load_config(args.config)
     if args.epochs is not None:
         cfg.optim.epochs = args.epochs
-    metrics = train(cfg=cfg, manifest=args.manifest, out=args.out, allow_leaky=args.allow_leaky_splits)
+    if args.init_from is not None:
+        cfg.init_from = str(args.init_from)
+    if args.device is not None:
+        cfg.device = args.device
+    if args.workers is not None:
+        cfg.data.workers = args.workers
+    if args.no_baseline:
+        cfg.baseline = False
+    metrics = train(cfg=cfg, manifest=args.manifest, out=args.out, allow_leaky=args.allow_leaky_splits,
+                    resume=args.resume)
+    if not metrics:  # a DDP rank other than 0: rank 0 reports
+        return
     test = metrics["test"]["window"]["macro_f1"] if metrics["test"] else float("nan")
     print(f"best epoch {metrics['best_epoch']}: val macro-F1 {metrics['val']['window']['macro_f1']:.3f}, "
           f"test macro-F1 {test:.3f}; run in {args.out}")
@@ -191,6 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
     t.add_argument("--allow-leaky-splits", action="store_true",
                    help="train even if splits share a recording_id (the result is marked leaky)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in --out from its checkpoint_last.pt (same config and manifest)")
+    t.add_argument("--init-from", type=Path, default=None,
+                   help="warm start: a run folder or checkpoint whose matching weights are loaded (e.g. synthetic-pretrained)")
+    t.add_argument("--device", default=None, help="override device: auto, cpu, cuda, cuda:N")
+    t.add_argument("--workers", type=int, default=None, help="override data.workers (DataLoader processes)")
+    t.add_argument("--no-baseline", action="store_true", help="skip the scikit-learn baseline")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("export", help="export a run to ONNX under the model contract")

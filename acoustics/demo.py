@@ -47,6 +47,8 @@ def run_demo(*, out: str | Path = "runs/demo", minutes: float | None = None, see
     t = time.time()
     cfg = load_config(demo_config_path())
     cfg.seed = seed
+    if cfg.data.cache_dir is None:  # keep the demo's resampled-span cache beside its data
+        cfg.data.cache_dir = str(out / "cache")
     if epochs is not None:
         cfg.optim.epochs = epochs
     print(f"[2/4] training {cfg.model.name} for {cfg.optim.epochs} epochs into {out / 'run'}")

@@ -150,3 +150,24 @@ def manifest_fingerprint(rows: list[Row]) -> str:
     for r in sorted(rows, key=lambda r: (r.recording_id, r.start_s, Path(r.path).name)):
         h.update(f"{Path(r.path).name}|{r.start_s:.6f}|{r.end_s:.6f}|{r.label}|{r.recording_id}|{r.split}\n".encode())
     return h.hexdigest()
+
+
+def split_protocol(rows: list[Row]) -> str:
+    """Which held-out protocol the rows' splits follow: ``VES``, ``REC`` or ``LEAKY``.
+
+    ``VES`` (vessel-disjoint) when every row has a ``vessel_id`` and no vessel is in two splits;
+    ``REC`` (recording-disjoint) when no ``recording_id`` is; else ``LEAKY`` (the 97 % vs 66 % trap).
+    """
+    def disjoint(key) -> bool:
+        seen: dict[str, str] = {}
+        return all(seen.setdefault(key(r), r.split) == r.split for r in rows)
+
+    if not disjoint(lambda r: r.recording_id):
+        return "LEAKY"
+    if all(r.extra.get("vessel_id") for r in rows) and disjoint(lambda r: r.extra["vessel_id"]):
+        return "VES"
+    return "REC"
+
+
+PROTOCOL_TITLES = {"VES": "vessel-disjoint splits (VES)", "REC": "recording-disjoint splits (REC)",
+                   "LEAKY": "LEAKY splits: recordings shared between train and test; figures are not comparable"}

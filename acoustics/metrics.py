@@ -40,3 +40,68 @@ def aggregate_by_recording(probs: np.ndarray, recording_ids: list[str], labels: 
     mean = np.stack([probs[idx].mean(axis=0) for idx in order.values()]) if ids else np.zeros((0, probs.shape[1]))
     rec_labels = np.asarray([np.bincount(labels[idx]).argmax() for idx in order.values()], dtype=np.int64)
     return ids, mean, rec_labels
+
+
+SNR_BANDS_DB: tuple[tuple[float, float], ...] = ((-np.inf, -10.0), (-10.0, 0.0), (0.0, 10.0), (10.0, np.inf))
+
+
+def band_name(lo: float, hi: float) -> str:
+    """``'< -10 dB'``, ``'-10..0 dB'``, ``'> 10 dB'`` for a band [lo, hi) in dB."""
+    if np.isinf(lo):
+        return f"< {hi:+.0f} dB"
+    if np.isinf(hi):
+        return f">= {lo:+.0f} dB"
+    return f"{lo:+.0f}..{hi:+.0f} dB"
+
+
+def metrics_by_snr_band(y_true: np.ndarray, y_pred: np.ndarray, snr_db: np.ndarray, classes: list[str],
+                        *, bands: tuple[tuple[float, float], ...] = SNR_BANDS_DB) -> list[dict]:
+    """Accuracy and macro-F1 per SNR band [lo, hi) dB of the vessel items (windows or recordings).
+
+    Items without an SNR (NaN: ambient, which has no contact) join every band, so each band's macro-F1
+    asks the real question: at this SNR, are vessels told apart from each other and from the sea?
+    """
+    y_true, y_pred, snr_db = np.asarray(y_true), np.asarray(y_pred), np.asarray(snr_db, dtype=np.float64)
+    no_snr = np.isnan(snr_db)
+    out = []
+    for lo, hi in bands:
+        in_band = ~no_snr & (snr_db >= lo) & (snr_db < hi)
+        sel = in_band | no_snr
+        m = classification_metrics(y_true[sel], y_pred[sel], classes) if in_band.any() else None
+        out.append({"band": band_name(lo, hi), "lo_db": float(lo), "hi_db": float(hi), "vessel_items": int(in_band.sum()),
+                    "items": int(sel.sum()) if m else 0,
+                    "accuracy": m["accuracy"] if m else None, "macro_f1": m["macro_f1"] if m else None})
+    return out
+
+
+def snr_of_rows(rows) -> np.ndarray:
+    """The manifest's ``snr_db`` per row (dB) as floats; NaN where empty or absent (ambient, real data)."""
+    out = []
+    for r in rows:
+        value = r.extra.get("snr_db", "")
+        try:
+            out.append(float(value) if value != "" else np.nan)
+        except ValueError:
+            out.append(np.nan)
+    return np.asarray(out, dtype=np.float64)
+
+
+def split_metrics(probs: np.ndarray, labels: np.ndarray, recording_ids: list[str], snr_db: np.ndarray,
+                  classes: list[str]) -> dict:
+    """Window and recording metrics of one split from window probabilities, plus SNR bands when any SNR is known.
+
+    ``snr_db`` per window (NaN where unknown); a recording's SNR is its first window's.
+    """
+    ids, rec_probs, rec_labels = aggregate_by_recording(probs, recording_ids, labels)
+    out = {"window": classification_metrics(labels, probs.argmax(1), classes),
+           "recording": classification_metrics(rec_labels, rec_probs.argmax(1), classes)}
+    snr_db = np.asarray(snr_db, dtype=np.float64)
+    if np.isfinite(snr_db).any():
+        first: dict[str, float] = {}
+        for rid, s in zip(recording_ids, snr_db, strict=True):
+            first.setdefault(rid, s)
+        out["snr_bands"] = {
+            "window": metrics_by_snr_band(labels, probs.argmax(1), snr_db, classes),
+            "recording": metrics_by_snr_band(rec_labels, rec_probs.argmax(1), np.asarray([first[i] for i in ids]), classes),
+        }
+    return out

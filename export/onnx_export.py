@@ -18,6 +18,7 @@ import torch
 
 from acoustics import __version__
 from acoustics.contract import OPSET, OUTPUTS, load_session, run_batch
+from training.config import config_to_dict
 from training.models import Classifier
 from training.train import load_checkpoint
 
@@ -31,11 +32,14 @@ DEFAULT_UNKNOWN_THRESHOLD = 0.5  # below this top probability the daemon reports
 def metadata_props(cfg, state: dict, n_params: int, unknown_threshold: float) -> dict[str, str]:
     """The contract's ``uwac.*`` metadata as strings (JSON where structured)."""
     val = state.get("metrics", {}).get("val", {})
-    training = {
+    training = {  # the training fingerprint: which data, which settings, which code
         "manifest_sha256": state.get("manifest_sha256"),
         "epoch": state.get("epoch"),
         "seed": cfg.seed,
         "config_name": cfg.name,
+        "config": config_to_dict(cfg),
+        "code_version": state.get("code_version", __version__),
+        "protocol": state.get("protocol"),
         "val_window_macro_f1": val.get("window", {}).get("macro_f1"),
         "val_recording_macro_f1": val.get("recording", {}).get("macro_f1"),
     }

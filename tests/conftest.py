@@ -1,11 +1,24 @@
 """Shared fixtures: one small rendered dataset, one short training run and its ONNX export per session."""
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "training" / "configs" / "demo.yaml"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def span_cache_in_tmp(tmp_path_factory):
+    """Keep the resampled-span cache of every test (and its subprocesses) out of the user's home."""
+    old = os.environ.get("UWAC_CACHE")
+    os.environ["UWAC_CACHE"] = str(tmp_path_factory.mktemp("span_cache"))
+    yield
+    if old is None:
+        os.environ.pop("UWAC_CACHE", None)
+    else:
+        os.environ["UWAC_CACHE"] = old
 
 
 @pytest.fixture(scope="session")

@@ -15,12 +15,24 @@ from acoustics.taxonomy import CLASSES
 
 @dataclass
 class ModelConfig:
-    """Network family and widths. ``name``: ``cnn``."""
+    """Network family and its sizes.
+
+    ``name``: ``cnn`` (compact CNN; ``size`` small or base picks its widths unless ``channels`` is given)
+    or ``transformer`` (AST-style encoder over spectrogram patches: ``patch`` = (mel bands, frames) per
+    patch, ``patch_stride`` likewise, ``dim`` / ``depth`` / ``heads`` / ``mlp_ratio`` of the encoder).
+    """
 
     name: str = "cnn"
-    channels: list[int] = field(default_factory=lambda: [16, 32, 64, 128])
-    embedding_dim: int = 128
+    size: str = "base"
+    channels: list[int] | None = None
+    embedding_dim: int | None = None
     dropout: float = 0.2
+    patch: list[int] = field(default_factory=lambda: [16, 16])
+    patch_stride: list[int] = field(default_factory=lambda: [16, 8])
+    dim: int = 96
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: float = 2.0
 
 
 @dataclass
@@ -31,6 +43,34 @@ class DataConfig:
     hop_seconds: float = 1.0
     split_fractions: list[float] = field(default_factory=lambda: [0.7, 0.15, 0.15])
     split_seed: int = 0
+    balanced: bool = True          # draw training windows so each class is seen equally often per epoch
+    workers: int = 0               # DataLoader worker processes (0 = in the training process)
+    cache_dir: str | None = None   # resampled-span cache; None = $UWAC_CACHE or ~/.cache/uwac/spans
+    ambient_bank: list[str] = field(default_factory=list)  # extra manifests whose ambient rows are mixed in
+
+
+@dataclass
+class AugmentConfig:
+    """On-the-fly training augmentation (never applied to validation or test windows).
+
+    ambient_mix_prob / snr_db: mix an ambient window from the bank into a training window at a random
+    broadband SNR in dB (signal window power over ambient window power). gain_db: random gain range in dB.
+    time_shift: random window starts within a span (else the 1-s grid). speed / speed_prob: resampling
+    factor range (Doppler and shaft-rate change). freq_masks × freq_mask_bins, time_masks × time_mask_frames:
+    SpecAugment masks on the normalised log-mel (mel bands, frames).
+    """
+
+    enabled: bool = True
+    ambient_mix_prob: float = 0.5
+    snr_db: list[float] = field(default_factory=lambda: [-5.0, 20.0])
+    gain_db: list[float] = field(default_factory=lambda: [-20.0, 20.0])
+    time_shift: bool = True
+    speed: list[float] = field(default_factory=lambda: [0.98, 1.02])
+    speed_prob: float = 0.5
+    freq_masks: int = 2
+    freq_mask_bins: int = 6
+    time_masks: int = 2
+    time_mask_frames: int = 10
 
 
 @dataclass
@@ -43,6 +83,9 @@ class OptimConfig:
     weight_decay: float = 0.01
     warmup_fraction: float = 0.05
     label_smoothing: float = 0.05
+    early_stopping_patience: int = 0  # stop after this many epochs without a better val macro-F1 (0 = off)
+    amp: str = "auto"                 # mixed precision: auto (bf16/fp16 on CUDA, off on CPU), off, bf16, fp16
+    grad_clip: float = 5.0            # max gradient norm (0 = off)
 
 
 @dataclass
@@ -56,9 +99,13 @@ class TrainConfig:
     classes: list[str] = field(default_factory=lambda: list(CLASSES))
     frontend: FrontendConfig = field(default_factory=FrontendConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     baseline: bool = True  # also fit the scikit-learn baseline on the same splits (training/baseline.py)
+    device: str = "auto"   # auto (CUDA when present), cpu, cuda, cuda:N
+    init_from: str | None = None  # warm start: a checkpoint (e.g. synthetic-pretrained) whose matching weights load
+    tensorboard: bool = True      # write TensorBoard event files under the run's tb/ folder
 
     def window_samples(self) -> int:
         return int(round(self.data.window_seconds * self.frontend.sample_rate))
@@ -78,6 +125,19 @@ class TrainConfig:
             raise ValueError(f"frontend band {fe.fmin}-{fe.f_max} Hz must lie within 0-{fe.sample_rate / 2} Hz")
         if len(set(self.classes)) != len(self.classes) or len(self.classes) < 2:
             raise ValueError(f"classes must be at least two distinct labels, got {self.classes}")
+        if self.model.name not in ("cnn", "transformer"):
+            raise ValueError(f"model.name={self.model.name!r}; this version has: cnn, transformer")
+        if self.model.size not in ("small", "base"):
+            raise ValueError(f"model.size={self.model.size!r}; choose small or base")
+        if self.optim.amp not in ("auto", "off", "bf16", "fp16"):
+            raise ValueError(f"optim.amp={self.optim.amp!r}; choose auto, off, bf16 or fp16")
+        aug = self.augment
+        for name in ("snr_db", "gain_db", "speed"):
+            lo_hi = getattr(aug, name)
+            if len(lo_hi) != 2 or lo_hi[0] > lo_hi[1]:
+                raise ValueError(f"augment.{name} must be [low, high] with low <= high, got {lo_hi}")
+        if aug.speed[0] <= 0.5 or aug.speed[1] >= 2.0:
+            raise ValueError(f"augment.speed {aug.speed} is outside (0.5, 2); it is a resampling factor near 1")
         return self
 
 

@@ -1,105 +1,182 @@
-"""Windows for training: one cached mel spectrogram per manifest span, windows sliced from it.
+"""Training windows: spans cached at the model rate, windows drawn per epoch, augmented on the fly.
 
-Frames line up across windows because the window hop is a multiple of the STFT hop, so each
-span's spectrogram is computed once (by the same torch front-end that is exported) and every
-epoch slices windows from it at random frame offsets (time-shift augmentation) for training and
-on the fixed 1-s grid for validation and test.
+Each manifest span is decoded once, in blocks, resampled (soxr VHQ) and cached as a memory-mapped
+``.npy`` (``acoustics.span_cache``); a window is then a slice of that memmap, so no file is decoded
+whole and hours of audio cost no RAM. Which windows an epoch sees, and every random choice made while
+augmenting them, follow from (seed, epoch, position) alone, so a resumed run and a run with more
+loader workers or more DDP processes see exactly the same windows.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from acoustics.audio_io import AudioError, read_span, resample
+from acoustics.audio_io import AudioError
 from acoustics.manifest import Row
+from acoustics.span_cache import span_audio
+from training.augment import augment_window
 from training.config import TrainConfig
-from training.frontend import LogMelFrontend
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class SpanSpectra:
-    """Mel power of every usable span of one split, with per-span labels and ids."""
+class SplitAudio:
+    """The usable spans of one split at the model rate, with their labels; ``skipped`` says what was not usable."""
 
-    mels: list[torch.Tensor]          # each [n_mels, n_frames]
-    labels: np.ndarray                # class index per span
+    spans: list[np.ndarray]       # float32 memmaps at cfg.frontend.sample_rate
+    labels: np.ndarray            # class index per span
     recording_ids: list[str]
-    starts_s: list[float]
-    skipped: list[str]                # "path: reason" for spans that could not be used
+    rows: list[Row]
+    skipped: list[str] = field(default_factory=list)
+
+    def grid_counts(self, cfg: TrainConfig) -> np.ndarray:
+        """Windows on the 1-s hop grid in each span."""
+        win, hop = cfg.window_samples(), cfg.hop_samples()
+        return np.asarray([(len(s) - win) // hop + 1 for s in self.spans], dtype=np.int64)
 
     def grid_windows(self, cfg: TrainConfig) -> list[tuple[int, int]]:
-        """(span index, first frame) of every window on the hop grid."""
-        fph = frames_per_hop(cfg)
-        return [(i, k * fph) for i, count in enumerate(len_grid_per_span(self, cfg)) for k in range(count)]
+        """(span index, start sample) of every window on the hop grid."""
+        hop = cfg.hop_samples()
+        return [(i, k * hop) for i, n in enumerate(self.grid_counts(cfg)) for k in range(int(n))]
 
-    def random_windows(self, cfg: TrainConfig, gen: torch.Generator) -> list[tuple[int, int]]:
-        """As many windows per span as the grid has, each at a random frame offset within the span."""
-        fpw = frames_per_window(cfg)
-        out = []
-        for i, n in enumerate(len_grid_per_span(self, cfg)):
-            slack = self.mels[i].shape[1] - fpw
-            offsets = torch.randint(0, slack + 1, (n,), generator=gen).tolist()
-            out.extend((i, o) for o in offsets)
-        return out
-
-    def batch(self, windows: list[tuple[int, int]], cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-        fpw = frames_per_window(cfg)
-        x = torch.stack([self.mels[i][:, o: o + fpw] for i, o in windows])
-        y = torch.as_tensor([int(self.labels[i]) for i, _ in windows], dtype=torch.long)
-        return x, y
+    def window(self, span: int, start: int, cfg: TrainConfig) -> np.ndarray:
+        """One window of audio, float32 (a copy, not a view of the memmap)."""
+        return np.array(self.spans[span][start: start + cfg.window_samples()], dtype=np.float32)
 
 
-def frames_per_window(cfg: TrainConfig) -> int:
-    """Spectrogram frames in one model window."""
-    return cfg.frontend.n_frames(cfg.window_samples())
-
-
-def frames_per_hop(cfg: TrainConfig) -> int:
-    """Spectrogram frames between consecutive window starts."""
-    return cfg.hop_samples() // cfg.frontend.hop_length
-
-
-def len_grid_per_span(spectra: SpanSpectra, cfg: TrainConfig) -> list[int]:
-    """Number of grid windows in each span."""
-    fpw, fph = frames_per_window(cfg), frames_per_hop(cfg)
-    return [(m.shape[1] - fpw) // fph + 1 for m in spectra.mels]
-
-
-def load_split(rows: list[Row], cfg: TrainConfig, frontend: LogMelFrontend, *, desc: str = "") -> SpanSpectra:
-    """Read each span, resample to the model rate if needed, and cache its mel power.
-
-    Unreadable, truncated or too-short spans are skipped and listed in ``skipped`` (never a crash).
-    """
-    sr = cfg.frontend.sample_rate
-    mels, labels, ids, starts, skipped = [], [], [], [], []
-    resampled = set()
-    for r in tqdm(rows, desc=f"spectra {desc}".strip(), unit="span", leave=False):
+def load_split(rows: list[Row], cfg: TrainConfig, *, desc: str = "", cache_dir: str | None = None) -> SplitAudio:
+    """Cache every span of ``rows`` at the model rate; unreadable, truncated or too-short spans are skipped and listed."""
+    sr, win = cfg.frontend.sample_rate, cfg.window_samples()
+    out = SplitAudio([], np.zeros(0, dtype=np.int64), [], [])
+    labels = []
+    for r in tqdm(rows, desc=f"audio {desc}".strip(), unit="span", leave=False):
         if r.label not in cfg.classes:
-            skipped.append(f"{r.path}: label {r.label!r} is not one of {cfg.classes}")
+            out.skipped.append(f"{r.path}: label {r.label!r} is not one of {cfg.classes}")
             continue
         try:
-            audio, file_sr = read_span(r.path, start_s=r.start_s, end_s=r.end_s)
+            audio = span_audio(r.path, start_s=r.start_s, end_s=r.end_s, sample_rate=sr, cache_dir=cache_dir)
         except AudioError as exc:
-            skipped.append(str(exc))
+            out.skipped.append(str(exc))
             continue
-        if file_sr != sr:
-            if file_sr not in resampled:
-                log.info("resampling %d Hz audio to the model's %d Hz", file_sr, sr)
-                resampled.add(file_sr)
-            audio = resample(audio, file_sr, sr)
-        if audio.shape[0] < cfg.window_samples():
-            skipped.append(f"{r.path}: span {r.start_s:.2f}-{r.end_s:.2f} s is shorter than one "
-                           f"{cfg.data.window_seconds} s window")
+        if len(audio) < win:
+            out.skipped.append(f"{r.path}: span {r.start_s:.2f}-{r.end_s:.2f} s is shorter than one "
+                               f"{cfg.data.window_seconds} s window")
             continue
-        with torch.no_grad():
-            mels.append(frontend.mel_power(torch.from_numpy(audio)[None])[0].contiguous())
+        out.spans.append(audio)
         labels.append(cfg.classes.index(r.label))
-        ids.append(r.recording_id)
-        starts.append(r.start_s)
-    return SpanSpectra(mels, np.asarray(labels, dtype=np.int64), ids, starts, skipped)
+        out.recording_ids.append(r.recording_id)
+        out.rows.append(r)
+    out.labels = np.asarray(labels, dtype=np.int64)
+    return out
+
+
+def epoch_rng(seed: int, epoch: int, *stream: int) -> np.random.Generator:
+    """The generator for one epoch's (and one stream's) random choices: a function of its arguments only."""
+    return np.random.default_rng(np.random.SeedSequence([seed, epoch, *stream]))
+
+
+def epoch_windows(split: SplitAudio, cfg: TrainConfig, *, seed: int, epoch: int) -> list[tuple[int, int]]:
+    """The shuffled (span, start sample) list one epoch trains on; as many windows as the hop grid has.
+
+    ``data.balanced``: each window's class is drawn uniformly among the classes present, then a span of
+    that class with probability proportional to its length, so rare classes are not drowned out.
+    Otherwise every span contributes its grid count. ``augment.time_shift``: starts anywhere in the span
+    (sample resolution), else on the grid.
+    """
+    rng = epoch_rng(seed, epoch, 0)
+    counts = split.grid_counts(cfg)
+    total = int(counts.sum())
+    if cfg.data.balanced:
+        present = np.unique(split.labels)
+        classes = rng.choice(present, size=total)
+        spans = np.empty(total, dtype=np.int64)
+        for c in present:
+            members = np.flatnonzero(split.labels == c)
+            pick = classes == c
+            spans[pick] = rng.choice(members, size=int(pick.sum()), p=counts[members] / counts[members].sum())
+    else:
+        spans = rng.permutation(np.repeat(np.arange(len(counts)), counts))
+    win, hop = cfg.window_samples(), cfg.hop_samples()
+    lengths = np.asarray([len(s) for s in split.spans], dtype=np.int64)[spans]
+    if cfg.augment.enabled and cfg.augment.time_shift:
+        starts = (rng.random(total) * (lengths - win + 1)).astype(np.int64)
+    else:
+        starts = rng.integers(0, (lengths - win) // hop + 1) * hop
+    return list(zip(spans.tolist(), starts.tolist(), strict=True))
+
+
+def ambient_bank(train: SplitAudio, extra: list[SplitAudio], cfg: TrainConfig) -> list[np.ndarray]:
+    """Spans to mix into training windows: the train split's ambient spans plus extra ambient spans.
+
+    Only training audio (never validation or test) is mixed in; ``extra`` comes from the manifests in
+    ``data.ambient_bank``, already stripped of rows that belong to this run's val/test recordings.
+    """
+    if "ambient" not in cfg.classes:
+        return []
+    amb = cfg.classes.index("ambient")
+    bank = [s for s, lab in zip(train.spans, train.labels, strict=True) if lab == amb]
+    for split in extra:
+        bank.extend(s for s, lab in zip(split.spans, split.labels, strict=True) if lab == amb)
+    return bank
+
+
+def ambient_sampler(bank: list[np.ndarray]) -> Callable[[np.random.Generator, int], np.ndarray] | None:
+    """``f(rng, n) -> n samples`` of a random bank span at a random offset (None for an empty bank)."""
+    usable = [s for s in bank if len(s) > 0]
+    if not usable:
+        return None
+    weights = np.asarray([len(s) for s in usable], dtype=np.float64)
+    weights /= weights.sum()
+
+    def draw(rng: np.random.Generator, n: int) -> np.ndarray:
+        span = usable[int(rng.choice(len(usable), p=weights))]
+        if len(span) >= n:
+            start = int(rng.integers(0, len(span) - n + 1))
+            return np.array(span[start: start + n], dtype=np.float32)
+        return np.resize(np.asarray(span, dtype=np.float32), n)  # a short clip repeats
+
+    return draw
+
+
+class TrainWindows(torch.utils.data.Dataset):
+    """Augmented training windows of one epoch: item ``i`` is ``(audio [samples], label)``.
+
+    Item ``i``'s augmentation draws from ``epoch_rng(seed, epoch, 1, i)``, so it does not depend on
+    which worker or which DDP rank produces it.
+    """
+
+    def __init__(self, split: SplitAudio, windows: list[tuple[int, int]], positions: list[int], cfg: TrainConfig, *,
+                 seed: int, epoch: int, ambient: Callable[[np.random.Generator, int], np.ndarray] | None):
+        self.split, self.windows, self.positions, self.cfg = split, windows, positions, cfg
+        self.seed, self.epoch, self.ambient = seed, epoch, ambient
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        pos = self.positions[i]
+        span, start = self.windows[pos]
+        audio = augment_window(self.split.spans[span], start, self.cfg.window_samples(),
+                               epoch_rng(self.seed, self.epoch, 1, pos), self.cfg.augment, self.ambient)
+        return torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), int(self.split.labels[span])
+
+
+def rank_positions(n_windows: int, batch_size: int, rank: int, world: int) -> tuple[list[int], int]:
+    """The window positions rank ``rank`` of ``world`` trains on, and the steps per epoch.
+
+    Global batches of ``batch_size`` windows (the last partial one dropped, so every rank takes the same
+    number of steps); each rank takes its contiguous ``batch_size // world`` slice of every global batch.
+    """
+    if batch_size % world:
+        raise ValueError(f"optim.batch_size={batch_size} must be divisible by the {world} DDP processes")
+    per = batch_size // world
+    steps = max(1, n_windows // batch_size)
+    positions = [b * batch_size + rank * per + j for b in range(steps) for j in range(per)]
+    return [p for p in positions if p < n_windows], steps

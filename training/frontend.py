@@ -38,12 +38,24 @@ class LogMelFrontend(nn.Module):
         self.n_freq = cfg.n_fft // 2 + 1
         self.register_buffer("dft", torch.from_numpy(dft_kernels(cfg)).float())
         self.register_buffer("mel", torch.from_numpy(mel_filterbank(cfg)).float())
+        # for mel_power_fft only; not saved (derived from cfg), so checkpoints keep their keys
+        self.register_buffer("window", torch.from_numpy(hann_window(cfg.n_fft)).float(), persistent=False)
 
     def mel_power(self, audio: torch.Tensor) -> torch.Tensor:
         """Mel power ``[batch, n_mels, n_frames]`` (full scale²)."""
         spec = nn.functional.conv1d(audio.unsqueeze(1), self.dft, stride=self.cfg.hop_length)
         re, im = spec[:, : self.n_freq], spec[:, self.n_freq :]
         return torch.matmul(self.mel, re * re + im * im)
+
+    def mel_power_fft(self, audio: torch.Tensor) -> torch.Tensor:
+        """:meth:`mel_power` by FFT (``torch.stft``): the same numbers to ~1e-6, far fewer operations.
+
+        Training uses it (on CPU the DFT convolution costs more than the network); the exported graph
+        keeps :meth:`mel_power` so runtimes without an STFT kernel take it.
+        """
+        spec = torch.stft(audio, self.cfg.n_fft, hop_length=self.cfg.hop_length, window=self.window, center=False,
+                          return_complex=True)
+        return torch.matmul(self.mel, spec.real.square() + spec.imag.square())
 
     def log_normalise(self, mel: torch.Tensor) -> torch.Tensor:
         """Gain-invariant per-window log-mel; the same formula as ``acoustics.features.log_mel_normalised``."""

@@ -1,15 +1,19 @@
 """``uwac train``: fit a classifier on a manifest's train split, keep the best by validation macro-F1.
 
 Writes into the run folder: ``config.yaml`` (resolved), ``manifest.csv`` (with the splits used),
-``checkpoint_best.pt`` / ``checkpoint_last.pt`` (state_dict + JSON-able config, loadable with
-``torch.load(..., weights_only=True)``), ``metrics.json`` and ``history.csv``.
+``checkpoint_last.pt`` every epoch (everything an exact resume needs), ``checkpoint_best.pt`` (weights,
+config, metrics; both load with ``torch.load(..., weights_only=True)``), ``metrics.json``, ``history.csv``,
+``training_curves.png``, ``report.md`` and TensorBoard events under ``tb/``. Runs as one process or under
+``torchrun`` (DDP: gloo on CPU, nccl on CUDA); mixed precision on CUDA.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import os
 import time
 from pathlib import Path
 
@@ -17,22 +21,39 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from acoustics import __version__
 from acoustics.manifest import (
     ManifestError,
+    Row,
     assign_splits,
     check_no_leakage,
     manifest_fingerprint,
     read_manifest,
+    split_protocol,
     write_manifest,
 )
-from acoustics.metrics import aggregate_by_recording, classification_metrics
+from acoustics.metrics import snr_of_rows, split_metrics
 from acoustics.plots import training_curves_png
-from training.config import TrainConfig, config_to_dict, save_config
-from training.data import SpanSpectra, load_split
+from acoustics.provenance import code_version
+from training import distributed
+from training.augment import spec_augment
+from training.config import TrainConfig, config_from_dict, config_to_dict, save_config
+from training.data import (
+    SplitAudio,
+    TrainWindows,
+    ambient_bank,
+    ambient_sampler,
+    epoch_rng,
+    epoch_windows,
+    load_split,
+    rank_positions,
+)
 from training.models import Classifier, build_classifier
+from training.tblog import TensorBoardLog
 
 log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = 2
+PAUSE_ENV = "UWAC_PAUSE_AFTER_EPOCH"  # tests: "EPOCH:SECONDS" sleeps after that epoch's checkpoint (to kill the run there)
 
 
 def seed_everything(seed: int, threads: int) -> None:
@@ -40,7 +61,7 @@ def seed_everything(seed: int, threads: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed)
     torch.set_num_threads(max(1, threads))
-    torch.use_deterministic_algorithms(True)
+    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def prepare_splits(manifest: str | Path, cfg: TrainConfig, *, allow_leaky: bool = False) -> tuple[list, bool]:
@@ -71,6 +92,17 @@ def prepare_splits(manifest: str | Path, cfg: TrainConfig, *, allow_leaky: bool 
     return rows, leaky
 
 
+def bank_rows(paths: list[str], rows: list[Row]) -> list[Row]:
+    """Ambient rows of the ``data.ambient_bank`` manifests, minus any recording in this run's val or test split."""
+    held_out = {r.recording_id for r in rows if r.split in ("val", "test")}
+    out = []
+    for path in paths:
+        for r in read_manifest(path):
+            if r.label == "ambient" and r.recording_id not in held_out and r.split in ("", "train"):
+                out.append(r)
+    return out
+
+
 def lr_lambda(total_steps: int, warmup_fraction: float):
     """Linear warm-up then cosine decay to zero, as a multiplier of the base learning rate."""
     warmup = max(1, int(round(warmup_fraction * total_steps)))
@@ -84,140 +116,305 @@ def lr_lambda(total_steps: int, warmup_fraction: float):
     return f
 
 
+def amp_dtype(setting: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``optim.amp`` on ``device`` (None = full fp32). ``auto`` is off on CPU."""
+    if setting == "off" or (setting == "auto" and device.type != "cuda"):
+        return None
+    if setting == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if setting == "bf16" else torch.float16
+
+
+def batches(split: SplitAudio, windows: list[tuple[int, int]], cfg: TrainConfig, batch_size: int):
+    """Un-augmented windows in order as (audio [batch, samples], labels [batch]) tensors."""
+    for i in range(0, len(windows), batch_size):
+        chunk = windows[i: i + batch_size]
+        audio = torch.from_numpy(np.stack([split.window(s, o, cfg) for s, o in chunk]))
+        yield audio, torch.as_tensor([int(split.labels[s]) for s, _ in chunk], dtype=torch.long)
+
+
 @torch.no_grad()
-def recalibrate_batchnorm(model: Classifier, spectra: SpanSpectra, cfg: TrainConfig, gen: torch.Generator,
-                          *, max_windows: int = 1024, batch_size: int = 128) -> None:
-    """Replace BatchNorm running statistics by exact averages over up to ``max_windows`` training windows.
+def recalibrate_batchnorm(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, seed: int, epoch: int,
+                          device: torch.device, max_windows: int = 1024, batch_size: int = 128) -> None:
+    """Replace BatchNorm running statistics by exact averages over up to ``max_windows`` un-augmented training windows.
 
     The exponential running averages lag the weights and start from (0, 1); after a short run they can be far
     from the true statistics and make eval-mode scores collapse. Exact averages under the current weights
-    make every saved checkpoint score as it was trained ("precise BN"). Costs one forward pass, no gradients.
+    make every saved checkpoint score as it was trained ("precise BN"). One forward pass, no gradients; the
+    windows follow from (seed, epoch), so every DDP rank computes the same statistics.
     """
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return
-    windows = spectra.random_windows(cfg, gen)
-    picks = torch.randperm(len(windows), generator=gen)[:max_windows].tolist()
+    windows = split.grid_windows(cfg)
+    picks = epoch_rng(seed, epoch, 2).permutation(len(windows))[:max_windows]
     saved = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the batches below
     model.train()
-    for i in range(0, len(picks), batch_size):
-        x, _ = spectra.batch([windows[j] for j in picks[i: i + batch_size]], cfg)
-        model.classify_features(model.frontend.log_normalise(x))
+    for audio, _ in batches(split, [windows[j] for j in picks], cfg, batch_size):
+        model.net(model.frontend.log_normalise(model.frontend.mel_power_fft(audio.to(device))))
     for m, mom in zip(norms, saved, strict=True):
         m.momentum = mom
     model.eval()
 
 
 @torch.no_grad()
-def predict_grid(model: Classifier, spectra: SpanSpectra, cfg: TrainConfig, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Probabilities of every grid window: (probs [n, classes], labels [n], recording ids)."""
+def predict_grid(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, device: torch.device | str = "cpu",
+                 batch_size: int = 256) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Probabilities of every grid window: (probs [n, classes], labels [n], span index per window)."""
     model.eval()
-    windows = spectra.grid_windows(cfg)
+    windows = split.grid_windows(cfg)
     probs = []
-    for i in range(0, len(windows), batch_size):
-        x, _ = spectra.batch(windows[i: i + batch_size], cfg)
-        probs.append(model.classify_features(model.frontend.log_normalise(x))[1].numpy())
-    labels = np.asarray([spectra.labels[i] for i, _ in windows], dtype=np.int64)
-    rec_ids = [spectra.recording_ids[i] for i, _ in windows]
-    return (np.concatenate(probs) if probs else np.zeros((0, len(cfg.classes)))), labels, rec_ids
+    for audio, _ in batches(split, windows, cfg, batch_size):
+        feats = model.frontend.log_normalise(model.frontend.mel_power_fft(audio.to(device)))
+        probs.append(model.classify_features(feats)[1].float().cpu().numpy())
+    labels = np.asarray([split.labels[s] for s, _ in windows], dtype=np.int64)
+    return (np.concatenate(probs) if probs else np.zeros((0, len(cfg.classes)))), labels, [s for s, _ in windows]
 
 
-def score(model: Classifier, spectra: SpanSpectra, cfg: TrainConfig) -> dict:
-    """Window- and recording-level metrics of ``model`` on one split."""
-    probs, labels, rec_ids = predict_grid(model, spectra, cfg)
-    ids, rec_probs, rec_labels = aggregate_by_recording(probs, rec_ids, labels)
-    return {"window": classification_metrics(labels, probs.argmax(1), cfg.classes),
-            "recording": classification_metrics(rec_labels, rec_probs.argmax(1), cfg.classes)}
+def score(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, device: torch.device | str = "cpu") -> dict:
+    """Window- and recording-level metrics of ``model`` on one split, and by SNR band when the manifest has ``snr_db``."""
+    probs, labels, span_of = predict_grid(model, split, cfg, device=device)
+    rows = [split.rows[i] for i in span_of]
+    return split_metrics(probs, labels, [r.recording_id for r in rows], snr_of_rows(rows), cfg.classes)
 
 
-def checkpoint(model: Classifier, cfg: TrainConfig, *, epoch: int, metrics: dict, fingerprint: str) -> dict:
-    """Plain tensors and JSON-able values only, so ``torch.load(weights_only=True)`` reads it."""
-    return {"state_dict": model.state_dict(), "config": config_to_dict(cfg), "classes": list(cfg.classes),
-            "epoch": epoch, "metrics": metrics, "manifest_sha256": fingerprint, "uwac_version": __version__}
+def checkpoint(model: Classifier, cfg: TrainConfig, *, epoch: int, metrics: dict, fingerprint: str,
+               protocol: str) -> dict:
+    """Weights and JSON-able facts only, so ``torch.load(weights_only=True)`` reads it."""
+    return {"format": CHECKPOINT_FORMAT, "state_dict": model.state_dict(), "config": config_to_dict(cfg),
+            "classes": list(cfg.classes), "epoch": epoch, "metrics": metrics, "manifest_sha256": fingerprint,
+            "protocol": protocol, "code_version": code_version()}
+
+
+def save_atomic(state: dict, path: Path) -> None:
+    """``torch.save`` to a temporary name, then rename: a run killed mid-write never leaves a broken checkpoint."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def warm_start(model: Classifier, path: str | Path) -> dict:
+    """Load every weight of a checkpoint whose name and shape match (e.g. a synthetic-pretrained run).
+
+    A head for other classes, or a wider layer, keeps its fresh initialisation; returns what loaded and what not.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint_best.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"init_from checkpoint {path} not found; pass a run folder or a .pt file")
+    source = torch.load(path, weights_only=True, map_location="cpu")["state_dict"]
+    own = model.state_dict()
+    loaded = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(loaded, strict=False)
+    skipped = sorted(set(own) - set(loaded))
+    log.info("warm start from %s: %d tensors loaded, %d kept fresh", path, len(loaded), len(skipped))
+    return {"from": str(path), "loaded": len(loaded), "kept_fresh": skipped}
+
+
+def _pause_for_tests(epoch: int) -> None:
+    spec = os.environ.get(PAUSE_ENV, "")
+    if spec and int(spec.split(":")[0]) == epoch:
+        print(f"paused after epoch {epoch}", flush=True)
+        time.sleep(float(spec.split(":")[1]))
 
 
 def train(*, cfg: TrainConfig, manifest: str | Path, out: str | Path, allow_leaky: bool = False,
-          progress: bool = True) -> dict:
-    """Train, validate every epoch, keep the best checkpoint, score it on test; returns metrics."""
+          progress: bool = True, resume: bool = False) -> dict:
+    """Train, validate every epoch, keep the best checkpoint, score it on test; returns metrics.
+
+    ``resume``: continue from ``out/checkpoint_last.pt`` (same config and manifest) to the same final
+    weights an uninterrupted run reaches.
+    """
     out = Path(out)
+    info = distributed.setup(cfg.device)
+    try:
+        return _train(cfg, manifest, out, info, allow_leaky=allow_leaky, progress=progress and info.main, resume=resume)
+    finally:
+        distributed.teardown(info)
+
+
+def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *, allow_leaky: bool, progress: bool,
+           resume: bool) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed, cfg.threads)
+    device = info.device
     rows, leaky = prepare_splits(manifest, cfg, allow_leaky=allow_leaky)
-    save_config(cfg, out / "config.yaml")
-    write_manifest(rows, out / "manifest.csv")
     fingerprint = manifest_fingerprint(rows)
+    protocol = split_protocol(rows)
+    resume_state = _resume_state(out, cfg, fingerprint) if resume else None
+    if info.main:
+        save_config(cfg, out / "config.yaml")
+        write_manifest(rows, out / "manifest.csv")
 
     model = build_classifier(cfg.frontend, cfg.model, n_classes=len(cfg.classes))
-    model = model.to(memory_format=torch.channels_last)  # ~1.4x faster CPU convolutions (oneDNN NHWC)
-    n_params = sum(p.numel() for p in model.parameters())
-    split_data = {s: load_split([r for r in rows if r.split == s], cfg, model.frontend, desc=s)
-                  for s in ("train", "val", "test")}
-    skipped = [m for s in split_data.values() for m in s.skipped]
+    warm = warm_start(model, cfg.init_from) if cfg.init_from and resume_state is None else None
+    from training.complexity import count_macs, count_parameters, describe
+
+    n_params, macs = count_parameters(model), count_macs(model, cfg.window_samples())
+    if info.main:
+        print(describe(model, cfg.window_samples()))
+    model = model.to(device)
+    if cfg.model.name == "cnn":
+        model = model.to(memory_format=torch.channels_last)  # ~1.4x faster CPU convolutions (oneDNN NHWC)
+
+    # rank 0 fills the span cache first; the others then read it without racing to write the same files
+    split_data: dict[str, SplitAudio] = {}
+    for turn in ((True,) if info.world == 1 else (info.main, not info.main)):
+        if turn:
+            split_data = {s: load_split([r for r in rows if r.split == s], cfg, desc=s, cache_dir=cfg.data.cache_dir)
+                          for s in ("train", "val", "test")}
+            extra = load_split(bank_rows(cfg.data.ambient_bank, rows), cfg, desc="ambient bank", cache_dir=cfg.data.cache_dir)
+        distributed.barrier(info)
+    skipped = [m for s in (*split_data.values(), extra) for m in s.skipped]
     for msg in skipped:
         log.warning("skipped: %s", msg)
     train_data = split_data["train"]
-    if not train_data.mels:
+    if not train_data.spans:
         raise ManifestError(f"{manifest}: no usable training audio ({len(skipped)} span(s) skipped)")
+    bank = ambient_bank(train_data, [extra], cfg)
+    ambient = ambient_sampler(bank) if cfg.augment.enabled and cfg.augment.ambient_mix_prob > 0 else None
 
-    n_windows = len(train_data.grid_windows(cfg))
-    steps_per_epoch = math.ceil(n_windows / cfg.optim.batch_size)
+    n_windows = int(train_data.grid_counts(cfg).sum())
+    _, steps_per_epoch = rank_positions(n_windows, cfg.optim.batch_size, info.rank, info.world)
     total_steps = steps_per_epoch * cfg.optim.epochs
-    optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    net = model.net
+    if info.world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model.net, device_ids=[device.index] if device.type == "cuda" else None)
+    optimiser = torch.optim.AdamW(model.net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_lambda(total_steps, cfg.optim.warmup_fraction))
+    dtype = amp_dtype(cfg.optim.amp, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.optim.label_smoothing)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    print(f"model {cfg.model.name}: {n_params:,} parameters; {len(train_data.mels)} train spans, "
-          f"{n_windows} windows/epoch, {steps_per_epoch} steps/epoch")
 
-    history, best_f1, best = [], -1.0, None
-    bar = tqdm(total=total_steps, desc="train", unit="step", disable=not progress)
-    t0 = time.time()
-    for epoch in range(1, cfg.optim.epochs + 1):
+    history, best_f1, best_epoch, since_best, start_epoch = [], -1.0, None, 0, 1
+    if resume_state is not None:
+        model.load_state_dict(resume_state["state_dict"])
+        optimiser.load_state_dict(resume_state["optimiser"])
+        schedule.load_state_dict(resume_state["schedule"])
+        scaler.load_state_dict(resume_state["scaler"])
+        history, best_f1 = resume_state["history"], resume_state["best_f1"]
+        best_epoch, since_best = resume_state["best_epoch"], resume_state["since_best"]
+        start_epoch = resume_state["epoch"] + 1
+        warm = resume_state.get("warm_start")
+        if info.main:
+            print(f"resuming {out} after epoch {resume_state['epoch']}")
+    if info.main:
+        print(f"{len(train_data.spans)} train spans, {n_windows} windows/epoch "
+              f"({'class-balanced' if cfg.data.balanced else 'as recorded'}), {steps_per_epoch} steps/epoch, "
+              f"{info.world} process(es) on {device}, amp {dtype or 'off'}, ambient bank {len(bank)} span(s)")
+
+    tb = TensorBoardLog(out, enabled=cfg.tensorboard and info.main, purge_step=(start_epoch - 1) * steps_per_epoch or None)
+    bar = tqdm(total=total_steps, initial=(start_epoch - 1) * steps_per_epoch, desc="train", unit="step", disable=not progress)
+    fe = model.frontend
+    t_train, n_seen = 0.0, 0
+    for epoch in range(start_epoch, cfg.optim.epochs + 1):
+        torch.manual_seed(int(epoch_rng(cfg.seed, epoch, 3, info.rank).integers(2**62)))  # dropout: a function of the epoch
+        windows = epoch_windows(train_data, cfg, seed=cfg.seed, epoch=epoch)
+        positions, _ = rank_positions(len(windows), cfg.optim.batch_size, info.rank, info.world)
+        dataset = TrainWindows(train_data, windows, positions, cfg, seed=cfg.seed, epoch=epoch, ambient=ambient)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.optim.batch_size // info.world, shuffle=False,
+                                             num_workers=cfg.data.workers, pin_memory=device.type == "cuda",
+                                             generator=torch.Generator().manual_seed(epoch))
+        mask_gen = torch.Generator().manual_seed(int(epoch_rng(cfg.seed, epoch, 4, info.rank).integers(2**62)))
         model.train()
-        windows = train_data.random_windows(cfg, gen)
-        order = torch.randperm(len(windows), generator=gen).tolist()
-        losses = []
-        for b in range(steps_per_epoch):
-            x, y = train_data.batch([windows[i] for i in order[b * cfg.optim.batch_size:(b + 1) * cfg.optim.batch_size]], cfg)
-            logits, _, _ = model.classify_features(model.frontend.log_normalise(x))
-            loss = loss_fn(logits, y)
+        losses, t0 = [], time.perf_counter()
+        for audio, y in loader:
+            audio, y = audio.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with torch.no_grad():  # the front-end has no weights; it runs in fp32 so |X|² cannot overflow
+                feats = fe.log_normalise(fe.mel_power_fft(audio))
+                if cfg.augment.enabled:
+                    a = cfg.augment
+                    feats = spec_augment(feats, mask_gen, freq_masks=a.freq_masks, freq_mask_bins=a.freq_mask_bins,
+                                         time_masks=a.time_masks, time_mask_frames=a.time_mask_frames)
+            with torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext():
+                logits, _ = net(feats)
+                loss = loss_fn(logits.float(), y)
             optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
+            scaler.scale(loss).backward()
+            if cfg.optim.grad_clip > 0:
+                scaler.unscale_(optimiser)
+                torch.nn.utils.clip_grad_norm_(model.net.parameters(), cfg.optim.grad_clip)
+            scaler.step(optimiser)
+            scaler.update()
             schedule.step()
             losses.append(loss.item())
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-20:]):.3f}")
-        recalibrate_batchnorm(model, train_data, cfg, gen)
-        val = score(model, split_data["val"], cfg)
+            tb.scalars(schedule.last_epoch, **{"train/loss": losses[-1], "train/lr": schedule.get_last_lr()[0]})
+        elapsed = time.perf_counter() - t0
+        t_train += elapsed
+        n_seen += len(positions) * info.world
+        recalibrate_batchnorm(model, train_data, cfg, seed=cfg.seed, epoch=epoch, device=device)
+        verdict = None
+        if info.main:
+            val = score(model, split_data["val"], cfg, device=device)
+            verdict = {"val": val, "loss": float(np.mean(losses))}
+        verdict = distributed.broadcast(info, verdict)
+        val = verdict["val"]
         val_f1 = val["window"]["macro_f1"]
-        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_macro_f1": val_f1,
-                        "val_accuracy": val["window"]["accuracy"], "lr": schedule.get_last_lr()[0]})
-        bar.write(f"epoch {epoch}: train loss {np.mean(losses):.4f}, val macro-F1 {val_f1:.4f}")
-        state = checkpoint(model, cfg, epoch=epoch, metrics={"val": val}, fingerprint=fingerprint)
-        torch.save(state, out / "checkpoint_last.pt")
-        if val_f1 > best_f1:
-            best_f1, best = val_f1, epoch
-            torch.save(state, out / "checkpoint_best.pt")
+        improved = val_f1 > best_f1
+        if improved:
+            best_f1, best_epoch, since_best = val_f1, epoch, 0
+        else:
+            since_best += 1
+        rate = len(positions) * info.world / max(elapsed, 1e-9)
+        history.append({"epoch": epoch, "train_loss": verdict["loss"], "val_macro_f1": val_f1,
+                        "val_accuracy": val["window"]["accuracy"], "lr": schedule.get_last_lr()[0],
+                        "windows_per_s": round(rate, 1)})
+        if info.main:
+            bar.write(f"epoch {epoch}: train loss {verdict['loss']:.4f}, val macro-F1 {val_f1:.4f}, {rate:.0f} windows/s")
+            tb.scalars(epoch * steps_per_epoch, **{"val/macro_f1": val_f1, "val/accuracy": val["window"]["accuracy"],
+                                                   "train/epoch_loss": verdict["loss"], "train/windows_per_s": rate})
+            tb.confusion(epoch * steps_per_epoch, val["window"]["confusion"], cfg.classes,
+                         title=f"validation, epoch {epoch} (windows)")
+            state = checkpoint(model, cfg, epoch=epoch, metrics={"val": val}, fingerprint=fingerprint,
+                               protocol="LEAKY" if leaky else protocol)
+            if improved:
+                save_atomic(state, out / "checkpoint_best.pt")
+            state.update(optimiser=optimiser.state_dict(), schedule=schedule.state_dict(), scaler=scaler.state_dict(),
+                         history=history, best_f1=best_f1, best_epoch=best_epoch, since_best=since_best, warm_start=warm)
+            save_atomic(state, out / "checkpoint_last.pt")
+            _pause_for_tests(epoch)
+        stop = 0 < cfg.optim.early_stopping_patience <= since_best
+        if stop:
+            if info.main:
+                bar.write(f"early stop: no better val macro-F1 for {since_best} epochs (best epoch {best_epoch})")
+            break
     bar.close()
+    tb.close()
+    digests = distributed.gather(info, distributed.weights_digest(model))
+    if not info.main:
+        return {}
 
-    best_state = torch.load(out / "checkpoint_best.pt", weights_only=True)
+    best_state = torch.load(out / "checkpoint_best.pt", weights_only=True, map_location=device)
     model.load_state_dict(best_state["state_dict"])
     metrics = {
-        "uwac_version": __version__,
+        "code_version": code_version(),
         "leaky_splits": leaky,
-        "protocol": "LEAKY: splits share recordings" if leaky else "held-out recordings (split by recording_id)",
-        "best_epoch": best,
+        "protocol": protocol,
+        "protocol_title": ("LEAKY: splits share recordings" if leaky else
+                           f"held-out {'vessels' if protocol == 'VES' else 'recordings'} ({protocol})"),
+        "best_epoch": best_epoch,
+        "epochs_run": history[-1]["epoch"] if history else 0,
+        "early_stopped": bool(history) and history[-1]["epoch"] < cfg.optim.epochs,
+        "model": cfg.model.name,
         "parameters": n_params,
-        "train_seconds": round(time.time() - t0, 1),
+        "macs_per_window": macs,
+        "train_windows_per_s": round(n_seen / t_train, 1) if t_train else None,
+        "device": str(device),
+        "amp": str(dtype) if dtype else "off",
+        "distributed": {"world_size": info.world, "backend": info.backend, "weights_sha256_by_rank": digests},
+        "warm_start": warm,
         "manifest_sha256": fingerprint,
-        "spans": {s: len(d.mels) for s, d in split_data.items()},
+        "spans": {s: len(d.spans) for s, d in split_data.items()},
+        "ambient_bank_spans": len(bank),
         "skipped": skipped,
         "val": best_state["metrics"]["val"],
-        "test": score(model, split_data["test"], cfg) if split_data["test"].mels else None,
+        "test": score(model, split_data["test"], cfg, device=device) if split_data["test"].spans else None,
         "history": history,
     }
     if cfg.baseline:
@@ -225,18 +422,41 @@ def train(*, cfg: TrainConfig, manifest: str | Path, out: str | Path, allow_leak
 
         metrics["baseline"] = train_baseline(rows=rows, cfg=cfg, out=out)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    training_curves_png(history, out / "training_curves.png", title=f"{cfg.name}: best epoch {best}")
+    training_curves_png(history, out / "training_curves.png", title=f"{cfg.name}: best epoch {best_epoch}")
     with (out / "history.csv").open("w") as fh:
-        fh.write("epoch,train_loss,val_macro_f1,val_accuracy,lr\n")
+        fh.write("epoch,train_loss,val_macro_f1,val_accuracy,lr,windows_per_s\n")
         for h in history:
-            fh.write(f"{h['epoch']},{h['train_loss']:.6f},{h['val_macro_f1']:.6f},{h['val_accuracy']:.6f},{h['lr']:.6g}\n")
+            fh.write(f"{h['epoch']},{h['train_loss']:.6f},{h['val_macro_f1']:.6f},{h['val_accuracy']:.6f},"
+                     f"{h['lr']:.6g},{h['windows_per_s']}\n")
+    from training.report import write_training_report
+
+    write_training_report(metrics, cfg, out)
     return metrics
 
 
-def load_checkpoint(path: str | Path) -> tuple[Classifier, TrainConfig, dict]:
-    """Model (eval mode), config and raw checkpoint from a ``.pt`` file or a run folder."""
-    from training.config import config_from_dict
+def _resume_state(out: Path, cfg: TrainConfig, fingerprint: str) -> dict | None:
+    """The interrupted run's full state, after checking it is the same job (config and manifest)."""
+    path = out / "checkpoint_last.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"--resume: {path} not found; nothing to resume in {out}")
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    if state.get("format") != CHECKPOINT_FORMAT or "optimiser" not in state:
+        raise ValueError(f"--resume: {path} is not a resumable uwac checkpoint (format {state.get('format')})")
+    if state["manifest_sha256"] != fingerprint:
+        raise ValueError(f"--resume: the manifest differs from the one {out} was trained on; start a new run folder")
+    saved, now = config_to_dict(config_from_dict(state["config"])), config_to_dict(cfg)
+    for d in (saved, now):  # settings that cannot change the result
+        d["data"].pop("workers")
+        d.pop("tensorboard")
+    if saved != now:
+        diff = sorted(k for k in saved if saved[k] != now[k])
+        raise ValueError(f"--resume: config section(s) {', '.join(diff)} differ from the interrupted run's "
+                         f"({out / 'config.yaml'}); resume with that config or start a new run folder")
+    return state
 
+
+def load_checkpoint(path: str | Path) -> tuple[Classifier, TrainConfig, dict]:
+    """Model (eval mode, CPU), config and raw checkpoint from a ``.pt`` file or a run folder."""
     path = Path(path)
     if path.is_dir():
         path = path / "checkpoint_best.pt"
@@ -247,3 +467,4 @@ def load_checkpoint(path: str | Path) -> tuple[Classifier, TrainConfig, dict]:
     model = build_classifier(cfg.frontend, cfg.model, n_classes=len(cfg.classes))
     model.load_state_dict(state["state_dict"])
     return model.eval(), cfg, state
+

@@ -11,15 +11,30 @@ from torch import nn
 from acoustics.features import FrontendConfig
 from training.config import ModelConfig
 from training.frontend import LogMelFrontend
-from training.models.cnn import CompactCNN
+from training.models.cnn import CompactCNN, cnn_widths
+from training.models.transformer import PatchTransformer
+
+FAMILIES = ("cnn", "transformer")
 
 
-def build_net(cfg: ModelConfig, *, n_classes: int) -> nn.Module:
-    """The network named by ``cfg.name``; a clear error for a family this version does not have."""
+def build_net(cfg: ModelConfig, *, n_classes: int, n_mels: int) -> nn.Module:
+    """The network named by ``cfg.name`` over ``[batch, n_mels, n_frames]`` features; ``ValueError`` if unknown.
+
+    The returned module carries ``family``, a short label such as ``cnn/base`` for logs and summaries.
+    """
     if cfg.name == "cnn":
-        return CompactCNN(n_classes=n_classes, channels=tuple(cfg.channels),
-                          embedding_dim=cfg.embedding_dim, dropout=cfg.dropout)
-    raise ValueError(f"unknown model family {cfg.name!r}; this version has: cnn")
+        channels, embedding_dim = cnn_widths(cfg.size, cfg.channels, cfg.embedding_dim)
+        net = CompactCNN(n_classes=n_classes, channels=channels, embedding_dim=embedding_dim, dropout=cfg.dropout)
+        custom = cfg.channels or cfg.embedding_dim
+        net.family = f"cnn/{cfg.size}" if not custom else f"cnn/{'-'.join(map(str, channels))}/{embedding_dim}"
+        return net
+    if cfg.name == "transformer":
+        net = PatchTransformer(n_classes=n_classes, n_mels=n_mels, patch=tuple(cfg.patch),
+                               patch_stride=tuple(cfg.patch_stride), dim=cfg.dim, depth=cfg.depth,
+                               heads=cfg.heads, mlp_ratio=cfg.mlp_ratio, dropout=cfg.dropout)
+        net.family = f"transformer/d{cfg.dim}x{cfg.depth}"
+        return net
+    raise ValueError(f"unknown model family {cfg.name!r} (model.name); this version has: {', '.join(FAMILIES)}")
 
 
 class Classifier(nn.Module):
@@ -40,4 +55,5 @@ class Classifier(nn.Module):
 
 def build_classifier(frontend_cfg: FrontendConfig, model_cfg: ModelConfig, *, n_classes: int) -> Classifier:
     """Front-end and network for ``n_classes`` outputs, freshly initialised."""
-    return Classifier(LogMelFrontend(frontend_cfg), build_net(model_cfg, n_classes=n_classes))
+    return Classifier(LogMelFrontend(frontend_cfg),
+                      build_net(model_cfg, n_classes=n_classes, n_mels=frontend_cfg.n_mels))

@@ -1,14 +1,30 @@
 """Compact CNN over a normalised log-mel ``[batch, n_mels, n_frames]``.
 
-Four stages of two 3×3 conv + BatchNorm + ReLU, each followed by 2×2 pooling, then mean+max
-pooling over time and frequency into an embedding. About 0.33 M parameters at the default widths:
-small enough for a node's CPU, wide enough to separate tonal structure from broadband texture.
+Four stages of two 3×3 conv + BatchNorm + ReLU, each but the last followed by 2×2 pooling, then
+mean+max pooling over time and frequency into an embedding, so any number of frames works. Two sizes
+(``SIZES``): base, about 0.33 M parameters, and small, about a quarter of that for the weakest nodes.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+# size name -> (stage widths, embedding width); base is the network shipped before sizes existed.
+SIZES: dict[str, tuple[tuple[int, ...], int]] = {
+    "small": ((8, 16, 32, 64), 64),
+    "base": ((16, 32, 64, 128), 128),
+}
+
+
+def cnn_widths(size: str, channels: list[int] | None = None,
+               embedding_dim: int | None = None) -> tuple[tuple[int, ...], int]:
+    """(stage widths, embedding width) for ``size``; explicit ``channels`` / ``embedding_dim`` override it."""
+    if size not in SIZES:
+        raise ValueError(f"unknown CNN size {size!r}; choose one of: {', '.join(SIZES)}")
+    default_channels, default_embedding = SIZES[size]
+    widths = tuple(int(c) for c in channels) if channels else default_channels
+    return widths, int(embedding_dim) if embedding_dim else default_embedding
 
 
 def _stage(c_in: int, c_out: int) -> nn.Sequential:
@@ -21,8 +37,8 @@ def _stage(c_in: int, c_out: int) -> nn.Sequential:
 class CompactCNN(nn.Module):
     """``forward(features) -> (logits [batch, n_classes], embedding [batch, embedding_dim])``."""
 
-    def __init__(self, *, n_classes: int, channels: tuple[int, ...] = (16, 32, 64, 128),
-                 embedding_dim: int = 128, dropout: float = 0.2):
+    def __init__(self, *, n_classes: int, channels: tuple[int, ...] = SIZES["base"][0],
+                 embedding_dim: int = SIZES["base"][1], dropout: float = 0.2):
         super().__init__()
         stages, c_in = [], 1
         for i, c in enumerate(channels):
