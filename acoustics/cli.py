@@ -62,6 +62,18 @@ def cmd_bench(args) -> None:
         from acoustics.synth.bench import bench_synth, render_markdown
 
         print(render_markdown(bench_synth(duration_s=args.seconds, repeats=args.repeats, out=args.out)))
+    elif args.what == "train":
+        _needs_torch("bench train")
+        from training.config import load_config
+        from training.throughput import bench_train
+        from training.throughput import render_markdown as train_markdown
+
+        cfg = load_config(args.config)
+        for value, section, name in ((args.device, cfg, "device"), (args.workers, cfg.data, "workers"),
+                                     (args.amp, cfg.optim, "amp"), (args.batch_size, cfg.optim, "batch_size")):
+            if value is not None:
+                setattr(section, name, value)
+        print(train_markdown(bench_train(cfg=cfg.validate(), manifest=args.manifest, steps=args.steps, out=args.out)))
 
 
 def cmd_train(args) -> None:
@@ -106,10 +118,22 @@ def cmd_evaluate(args) -> None:
     """Score an ONNX model on a manifest split."""
     from acoustics.evaluate import evaluate
 
-    result = evaluate(model=args.model, manifest=args.manifest, out=args.out, split=args.split, threads=args.threads)
+    result = evaluate(model=args.model, manifest=args.manifest, out=args.out, split=args.split, threads=args.threads,
+                      baseline=args.baseline)
     m = result["all"]
     print(f"{result['recordings']} recordings: window macro-F1 {m['window']['macro_f1']:.3f}, "
           f"recording macro-F1 {m['recording']['macro_f1']:.3f}; report in {args.out}")
+    rw = result.get("real_world")
+    if rw:
+        nv, mer = rw["non_vessel"], rw["merchant"]
+
+        def pct(share):
+            return "n/a" if share is None else f"{100 * share:.1f} %"
+
+        print(f"real-world check: non-vessel clips called a vessel {nv['called_vessel']}/{nv['clips']} "
+              f"({pct(nv['share_called_vessel'])}, goal <= {100 * nv['goal_max']:.0f} %); merchant clips called "
+              f"merchant {mer['predicted'].get('merchant', 0)}/{mer['clips']} ({pct(mer['share_called_merchant'])}, "
+              f"goal >= {100 * mer['goal_min']:.0f} %); {len(rw['too_short'])} clip(s) too short, not scored")
 
 
 def cmd_adapt(args) -> None:
@@ -129,6 +153,10 @@ def cmd_adapt(args) -> None:
     if not rows:
         raise ManifestError(f"no usable audio under {args.root} for {args.dataset}; see {report}")
     write_manifest(rows, args.out)
+    if args.dataset == "realclips":
+        from acoustics.datasets.realclips import role_report
+
+        print(role_report(rows))
     print(f"wrote {args.out} ({len(rows)} rows, {len({r.recording_id for r in rows})} recordings); "
           f"{len(skipped)} skipped, listed in {report}")
 
@@ -189,9 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
     pv.set_defaults(func=cmd_preview)
 
     b = sub.add_parser("bench", help="benchmarks with ratios against a reference measured in the same run")
-    b.add_argument("what", choices=["synth"], help="synth: render speed, × real time per core")
-    b.add_argument("--seconds", type=float, default=30.0, help="clip length, s")
-    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("what", choices=["synth", "train"],
+                   help="synth: render speed, × real time per core; train: training windows/s, compute-only vs "
+                        "fed by the data loader")
+    b.add_argument("--seconds", type=float, default=30.0, help="synth: clip length, s")
+    b.add_argument("--repeats", type=int, default=3, help="synth: repeats")
+    b.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "training" / "configs" / "demo.yaml",
+                   help="train: training config")
+    b.add_argument("--manifest", type=Path, default=None, help="train: manifest (default: render 4 minutes of scenes)")
+    b.add_argument("--device", default=None, help="train: auto, cpu, cuda")
+    b.add_argument("--workers", type=int, default=None, help="train: DataLoader workers")
+    b.add_argument("--amp", default=None, choices=["auto", "off", "bf16", "fp16"], help="train: mixed precision")
+    b.add_argument("--batch-size", type=int, default=None, help="train: windows per step")
+    b.add_argument("--steps", type=int, default=20, help="train: timed steps per measurement")
     b.add_argument("--out", type=Path, default=Path("runs/bench"))
     b.set_defaults(func=cmd_bench)
 
@@ -214,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="export a run to ONNX under the model contract")
     e.add_argument("run", type=Path, help="run folder (or checkpoint .pt)")
     e.add_argument("--out", required=True, type=Path, help="model.onnx")
-    e.add_argument("--unknown-threshold", type=float, default=0.5, help="top probability below which the label is unknown")
+    e.add_argument("--unknown-threshold", type=float, default=None,
+                   help="top probability below which the label is unknown (default: chosen on validation at training)")
     e.set_defaults(func=cmd_export)
 
     v = sub.add_parser("evaluate", help="score an ONNX model on a manifest split")
@@ -223,11 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--out", required=True, type=Path)
     v.add_argument("--split", default="test", help="train, val, test or all")
     v.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+    v.add_argument("--baseline", type=Path, default=None,
+                   help="also score a run's baseline.joblib on the same rows and report it beside the model")
     v.set_defaults(func=cmd_evaluate)
 
-    a = sub.add_parser("adapt", help="manifest from DeepShip, ShipsEar, VTUAD, a folder-per-class tree or a CSV")
-    a.add_argument("dataset", choices=["deepship", "shipsear", "vtuad", "folder", "csv"])
-    a.add_argument("root", type=Path, help="the dataset's folder (csv: the CSV file)")
+    a = sub.add_parser("adapt", help="manifest from DeepShip, ShipsEar, VTUAD, a folder-per-class tree, a CSV "
+                                     "or real clips listed in a manifest.csv (realclips)")
+    a.add_argument("dataset", choices=["deepship", "shipsear", "vtuad", "folder", "csv", "realclips"])
+    a.add_argument("root", type=Path, help="the dataset's folder (csv: the CSV file; realclips: the folder "
+                                           "holding manifest.csv)")
     a.add_argument("--out", required=True, type=Path, help="manifest CSV; skipped.txt is written beside it")
     a.add_argument("--label-map", type=Path, default=None, help="YAML label map (default: data/label_maps/DATASET.yaml)")
     a.add_argument("--class-table", type=Path, default=None, help="shipsear: CSV of file number -> vessel type")

@@ -8,7 +8,7 @@ the streaming daemon and the tests, so what is measured is what ships.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ class ModelInfo:
     model: dict
     training: dict
     version: str
+    calibration: dict = field(default_factory=dict)  # temperature, unknown-threshold rule, validation ECE
 
     @property
     def window_samples(self) -> int:
@@ -65,6 +66,7 @@ def parse_metadata(props: dict[str, str], path: str = "") -> ModelInfo:
             model=json.loads(props["uwac.model"]),
             training=json.loads(props["uwac.training"]),
             version=props["uwac.version"],
+            calibration=json.loads(props.get("uwac.calibration") or "{}"),
         )
     except (ValueError, TypeError) as exc:
         raise ModelError(f"{path}: malformed uwac metadata ({exc}); re-export the model") from exc

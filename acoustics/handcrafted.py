@@ -60,3 +60,41 @@ def window_features(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     frames = x[: x.size // (sample_rate // 10) * (sample_rate // 10)].reshape(-1, sample_rate // 10)
     out.append(float(np.std(10 * np.log10(np.mean(frames**2, axis=1) + 1e-30))))
     return np.asarray(out, dtype=np.float64)
+
+
+def window_table(rows, *, sample_rate: int, window_samples: int, hop_samples: int, classes: list[str],
+                 cache_dir: str | None = None, desc: str = "") -> tuple[np.ndarray, np.ndarray, list, list[str]]:
+    """Features of every hop-grid window of ``rows`` (spans resampled to ``sample_rate`` Hz through the span cache).
+
+    Returns (X [n, features], class index [n], the manifest row of each window, skipped messages). Rows whose
+    label is not in ``classes`` or whose audio cannot be read are skipped and listed, never fatal.
+    """
+    from tqdm import tqdm
+
+    from acoustics.audio_io import AudioError
+    from acoustics.span_cache import span_audio
+
+    feats, labels, owners, skipped = [], [], [], []
+    for r in tqdm(rows, desc=f"hand-made features {desc}".strip(), unit="span", leave=False):
+        if r.label not in classes:
+            skipped.append(f"{r.path}: label {r.label!r} is not one of {classes}")
+            continue
+        try:
+            audio = span_audio(r.path, start_s=r.start_s, end_s=r.end_s, sample_rate=sample_rate, cache_dir=cache_dir)
+        except AudioError as exc:
+            skipped.append(str(exc))
+            continue
+        for start in range(0, audio.shape[0] - window_samples + 1, hop_samples):
+            feats.append(window_features(np.asarray(audio[start: start + window_samples]), sample_rate))
+            labels.append(classes.index(r.label))
+            owners.append(r)
+    x = np.stack(feats) if feats else np.zeros((0, len(feature_names(sample_rate))))
+    return x, np.asarray(labels, dtype=np.int64), owners, skipped
+
+
+def baseline_probabilities(model, x: np.ndarray, n_classes: int) -> np.ndarray:
+    """Class probabilities ``[n, n_classes]`` of a fitted scikit-learn baseline (classes it never saw get 0)."""
+    probs = np.zeros((len(x), n_classes))
+    if len(x):
+        probs[:, model.classes_] = model.predict_proba(x)
+    return probs

@@ -105,3 +105,26 @@ def split_metrics(probs: np.ndarray, labels: np.ndarray, recording_ids: list[str
             "recording": metrics_by_snr_band(rec_labels, rec_probs.argmax(1), np.asarray([first[i] for i in ids]), classes),
         }
     return out
+
+
+def reliability(probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 15) -> dict:
+    """Expected calibration error and the reliability diagram's bins (top-class confidence vs accuracy).
+
+    ECE = Σ_b (n_b / n) · |accuracy_b − confidence_b| over ``n_bins`` equal-width confidence bins.
+    """
+    probs, labels = np.asarray(probs, dtype=np.float64), np.asarray(labels)
+    if not len(labels):
+        return {"ece": float("nan"), "bins": []}
+    conf, pred = probs.max(axis=1), probs.argmax(axis=1)
+    correct = (pred == labels).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    bins, ece = [], 0.0
+    for b in range(n_bins):
+        sel = which == b
+        if sel.any():
+            acc, c = float(correct[sel].mean()), float(conf[sel].mean())
+            ece += sel.mean() * abs(acc - c)
+            bins.append({"lo": float(edges[b]), "hi": float(edges[b + 1]), "n": int(sel.sum()), "accuracy": acc,
+                         "confidence": c})
+    return {"ece": float(ece), "bins": bins}

@@ -54,6 +54,7 @@ def metadata_props(cfg, state: dict, n_params: int, unknown_threshold: float) ->
         "uwac.version": __version__,
         "uwac.training": json.dumps(training),
         "uwac.unknown_threshold": repr(float(unknown_threshold)),
+        "uwac.calibration": json.dumps({k: v for k, v in (state.get("calibration") or {}).items() if k != "reliability_after"}),
     }
 
 
@@ -94,10 +95,16 @@ def parity(model: Classifier, path: str | Path, *, window_samples: int, seed: in
     return worst
 
 
-def export_run(run: str | Path, out: str | Path, *, unknown_threshold: float = DEFAULT_UNKNOWN_THRESHOLD,
+def export_run(run: str | Path, out: str | Path, *, unknown_threshold: float | None = None,
                tolerance: float = 1e-4) -> dict:
-    """Export a run's best checkpoint to ``out`` and verify it; returns a small report."""
+    """Export a run's best checkpoint to ``out`` and verify it; returns a small report.
+
+    ``unknown_threshold`` None: the one chosen on validation at calibration (``DEFAULT_UNKNOWN_THRESHOLD``
+    for an uncalibrated checkpoint).
+    """
     model, cfg, state = load_checkpoint(run)
+    if unknown_threshold is None:
+        unknown_threshold = (state.get("calibration") or {}).get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD)
     n_params = sum(p.numel() for p in model.parameters())
     props = metadata_props(cfg, state, n_params, unknown_threshold)
     path = export_onnx(model, out, window_samples=cfg.window_samples(), props=props)

@@ -12,13 +12,11 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
-from tqdm import tqdm
 
-from acoustics.audio_io import AudioError
-from acoustics.handcrafted import feature_names, window_features
+from acoustics.handcrafted import baseline_probabilities, feature_names
+from acoustics.handcrafted import window_table as hand_table
 from acoustics.manifest import Row
 from acoustics.metrics import snr_of_rows, split_metrics
-from acoustics.span_cache import span_audio
 from training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -26,30 +24,19 @@ log = logging.getLogger(__name__)
 
 def window_table(rows: list[Row], cfg: TrainConfig, *, desc: str = "") -> tuple[np.ndarray, np.ndarray, list[Row]]:
     """Features of every grid window of ``rows``: (X [n, features], class index [n], the manifest row per window)."""
-    sr, win, hop = cfg.frontend.sample_rate, cfg.window_samples(), cfg.hop_samples()
-    feats, labels, ids = [], [], []
-    for r in tqdm(rows, desc=f"baseline features {desc}".strip(), unit="span", leave=False):
-        if r.label not in cfg.classes:
-            continue
-        try:
-            audio = span_audio(r.path, start_s=r.start_s, end_s=r.end_s, sample_rate=sr, cache_dir=cfg.data.cache_dir)
-        except AudioError as exc:
-            log.warning("baseline skipped: %s", exc)
-            continue
-        for start in range(0, audio.shape[0] - win + 1, hop):
-            feats.append(window_features(audio[start: start + win], sr))
-            labels.append(cfg.classes.index(r.label))
-            ids.append(r)
-    x = np.stack(feats) if feats else np.zeros((0, len(feature_names(sr))))
-    return x, np.asarray(labels, dtype=np.int64), ids
+    x, y, owners, skipped = hand_table(rows, sample_rate=cfg.frontend.sample_rate, window_samples=cfg.window_samples(),
+                                       hop_samples=cfg.hop_samples(), classes=list(cfg.classes),
+                                       cache_dir=cfg.data.cache_dir, desc=desc)
+    for msg in skipped:
+        log.warning("baseline skipped: %s", msg)
+    return x, y, owners
 
 
 def _score(model, x: np.ndarray, y: np.ndarray, rows: list[Row], classes: list[str]) -> dict | None:
     """The same metrics as the network's (window, recording, SNR bands) from the trees' probabilities."""
     if not len(y):
         return None
-    probs = np.zeros((len(y), len(classes)))
-    probs[:, model.classes_] = model.predict_proba(x)
+    probs = baseline_probabilities(model, x, len(classes))
     return split_metrics(probs, y, [r.recording_id for r in rows], snr_of_rows(rows), classes)
 
 

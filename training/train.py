@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.special import softmax
 from tqdm import tqdm
 
 from acoustics.manifest import (
@@ -36,6 +37,7 @@ from acoustics.plots import training_curves_png
 from acoustics.provenance import code_version
 from training import distributed
 from training.augment import spec_augment
+from training.calibration import calibrate
 from training.config import TrainConfig, config_from_dict, config_to_dict, save_config
 from training.data import (
     SplitAudio,
@@ -163,20 +165,21 @@ def recalibrate_batchnorm(model: Classifier, split: SplitAudio, cfg: TrainConfig
 @torch.no_grad()
 def predict_grid(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, device: torch.device | str = "cpu",
                  batch_size: int = 256) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Probabilities of every grid window: (probs [n, classes], labels [n], span index per window)."""
+    """Raw logits of every grid window: (logits [n, classes], labels [n], span index per window)."""
     model.eval()
     windows = split.grid_windows(cfg)
-    probs = []
+    logits = []
     for audio, _ in batches(split, windows, cfg, batch_size):
         feats = model.frontend.log_normalise(model.frontend.mel_power_fft(audio.to(device)))
-        probs.append(model.classify_features(feats)[1].float().cpu().numpy())
+        logits.append(model.classify_features(feats)[0].float().cpu().numpy())
     labels = np.asarray([split.labels[s] for s, _ in windows], dtype=np.int64)
-    return (np.concatenate(probs) if probs else np.zeros((0, len(cfg.classes)))), labels, [s for s, _ in windows]
+    return (np.concatenate(logits) if logits else np.zeros((0, len(cfg.classes)))), labels, [s for s, _ in windows]
 
 
 def score(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, device: torch.device | str = "cpu") -> dict:
     """Window- and recording-level metrics of ``model`` on one split, and by SNR band when the manifest has ``snr_db``."""
-    probs, labels, span_of = predict_grid(model, split, cfg, device=device)
+    logits, labels, span_of = predict_grid(model, split, cfg, device=device)
+    probs = softmax(logits / float(model.temperature), axis=1) if len(logits) else logits
     rows = [split.rows[i] for i in span_of]
     return split_metrics(probs, labels, [r.recording_id for r in rows], snr_of_rows(rows), cfg.classes)
 
@@ -213,6 +216,33 @@ def warm_start(model: Classifier, path: str | Path) -> dict:
     skipped = sorted(set(own) - set(loaded))
     log.info("warm start from %s: %d tensors loaded, %d kept fresh", path, len(loaded), len(skipped))
     return {"from": str(path), "loaded": len(loaded), "kept_fresh": skipped}
+
+
+def train_step(model: Classifier, net: torch.nn.Module, audio: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, *,
+               optimiser, schedule, scaler, dtype: torch.dtype | None, mask_gen: torch.Generator, loss_fn) -> torch.Tensor:
+    """One optimiser step on a batch of raw audio: front-end in fp32 on the device, SpecAugment, the network under
+    autocast when ``dtype`` is set (loss scaling for fp16), gradient clipping. Returns the loss."""
+    device = next(model.net.parameters()).device
+    audio, y = audio.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    fe = model.frontend
+    with torch.no_grad():  # the front-end has no weights; it runs in fp32 so |X|² cannot overflow
+        feats = fe.log_normalise(fe.mel_power_fft(audio))
+        if cfg.augment.enabled:
+            a = cfg.augment
+            feats = spec_augment(feats, mask_gen, freq_masks=a.freq_masks, freq_mask_bins=a.freq_mask_bins,
+                                 time_masks=a.time_masks, time_mask_frames=a.time_mask_frames)
+    with torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext():
+        logits, _ = net(feats)
+        loss = loss_fn(logits.float(), y)
+    optimiser.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    if cfg.optim.grad_clip > 0:
+        scaler.unscale_(optimiser)
+        torch.nn.utils.clip_grad_norm_(model.net.parameters(), cfg.optim.grad_clip)
+    scaler.step(optimiser)
+    scaler.update()
+    schedule.step()
+    return loss.detach()
 
 
 def _pause_for_tests(epoch: int) -> None:
@@ -309,7 +339,6 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
 
     tb = TensorBoardLog(out, enabled=cfg.tensorboard and info.main, purge_step=(start_epoch - 1) * steps_per_epoch or None)
     bar = tqdm(total=total_steps, initial=(start_epoch - 1) * steps_per_epoch, desc="train", unit="step", disable=not progress)
-    fe = model.frontend
     t_train, n_seen = 0.0, 0
     for epoch in range(start_epoch, cfg.optim.epochs + 1):
         torch.manual_seed(int(epoch_rng(cfg.seed, epoch, 3, info.rank).integers(2**62)))  # dropout: a function of the epoch
@@ -323,24 +352,8 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
         model.train()
         losses, t0 = [], time.perf_counter()
         for audio, y in loader:
-            audio, y = audio.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with torch.no_grad():  # the front-end has no weights; it runs in fp32 so |X|² cannot overflow
-                feats = fe.log_normalise(fe.mel_power_fft(audio))
-                if cfg.augment.enabled:
-                    a = cfg.augment
-                    feats = spec_augment(feats, mask_gen, freq_masks=a.freq_masks, freq_mask_bins=a.freq_mask_bins,
-                                         time_masks=a.time_masks, time_mask_frames=a.time_mask_frames)
-            with torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext():
-                logits, _ = net(feats)
-                loss = loss_fn(logits.float(), y)
-            optimiser.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if cfg.optim.grad_clip > 0:
-                scaler.unscale_(optimiser)
-                torch.nn.utils.clip_grad_norm_(model.net.parameters(), cfg.optim.grad_clip)
-            scaler.step(optimiser)
-            scaler.update()
-            schedule.step()
+            loss = train_step(model, net, audio, y, cfg, optimiser=optimiser, schedule=schedule, scaler=scaler,
+                              dtype=dtype, mask_gen=mask_gen, loss_fn=loss_fn)
             losses.append(loss.item())
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-20:]):.3f}")
@@ -392,6 +405,13 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
 
     best_state = torch.load(out / "checkpoint_best.pt", weights_only=True, map_location=device)
     model.load_state_dict(best_state["state_dict"])
+    calibration = None
+    if split_data["val"].spans:  # temperature and unknown threshold from validation windows only
+        val_logits, val_labels, _ = predict_grid(model, split_data["val"], cfg, device=device)
+        calibration = calibrate(val_logits, val_labels)
+        model.temperature.fill_(calibration["temperature"])
+        best_state.update(state_dict=model.state_dict(), calibration=calibration)
+        save_atomic(best_state, out / "checkpoint_best.pt")
     metrics = {
         "code_version": code_version(),
         "leaky_splits": leaky,
@@ -413,6 +433,7 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
         "spans": {s: len(d.spans) for s, d in split_data.items()},
         "ambient_bank_spans": len(bank),
         "skipped": skipped,
+        "calibration": calibration,
         "val": best_state["metrics"]["val"],
         "test": score(model, split_data["test"], cfg, device=device) if split_data["test"].spans else None,
         "history": history,

@@ -3,11 +3,14 @@
 Each ``manifest_from_<name>(root, ...)`` returns ``(rows, skipped)``: manifest rows and one
 ``"path: reason"`` line per file left out (unreadable, empty, unmapped label). Labels map onto the
 four uwac classes through ``data/label_maps/<dataset>.yaml``; the source label stays as ``fine_label``.
+``realclips`` (real hydrophone clips listed in a ``manifest.csv``) also adds ``category`` and ``role``
+(bank: ambient backgrounds for training, check: the real-world check of ``uwac evaluate``).
 """
 
 from acoustics.datasets.csvlist import manifest_from_csv
 from acoustics.datasets.deepship import manifest_from_deepship
 from acoustics.datasets.folder import manifest_from_folder
+from acoustics.datasets.realclips import manifest_from_realclips
 from acoustics.datasets.shipsear import manifest_from_shipsear
 from acoustics.datasets.vtuad import manifest_from_vtuad
 
@@ -17,7 +20,8 @@ ADAPTERS = {
     "vtuad": manifest_from_vtuad,
     "folder": manifest_from_folder,
     "csv": manifest_from_csv,
+    "realclips": manifest_from_realclips,
 }
 
 __all__ = ["ADAPTERS", "manifest_from_csv", "manifest_from_deepship", "manifest_from_folder",
-           "manifest_from_shipsear", "manifest_from_vtuad"]
+           "manifest_from_realclips", "manifest_from_shipsear", "manifest_from_vtuad"]

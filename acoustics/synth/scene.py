@@ -12,11 +12,11 @@ import numpy as np
 import scipy.fft as sfft
 from scipy.optimize import brentq
 
-from acoustics.synth import ambient, geometry, propagation, recorder, sources
+from acoustics.synth import ambient, confusers, geometry, propagation, recorder, sources
 from acoustics.taxonomy import CLASSES, FINE_TYPES
 
-RENDERER_VERSION = "uwac-synth 0.2.0"
-SNR_DRAW_DB = (-10.0, 25.0)  # target SNR drawn when none is given [dB] (design note)
+RENDERER_VERSION = "uwac-synth 0.3.0"  # 0.3: confusers, randomised recorder chain, SNR −20..+30 dB
+SNR_DRAW_DB = (-20.0, 30.0)  # target SNR drawn when none is given [dB]; physics.md §6 design note: about −20 to +40 dB
 # CPA distances the solver may place a contact at [m]. physics.md §6 suggests 50 m–30 km; with the JE levels a
 # merchant is still ~25 dB above sea-state-2 ambient at 30 km, so low target SNRs put it further out, where
 # low-frequency shipping noise is known to carry (design note: 100 km). UUVs are "detectable only within a
@@ -39,6 +39,9 @@ MODEL_TIMES = 24  # time points of the SNR solver's power model across the recor
 EMISSION_GRID = 64  # τ(t) computed every 64 samples, linear in between: error < 1e-8 s (design note)
 SOURCE_PAD = 8  # source samples before τ(0) and after τ(end) for the interpolator (design note)
 TRACK_KEYS = ("d_cpa_m", "t_cpa_s", "heading_deg", "side", "source_depth_m", "speed_kn")
+# The recorder draws from its own stream, SeedSequence(seed, spawn_key=(0, 1)) (a key no _streams child uses), so
+# its chain depends on the seed alone (not on the label, the contacts or any other draw) and shifts nothing else.
+RECORDER_STREAM = (0, 1)
 
 
 def draw_water(rng: np.random.Generator) -> dict:
@@ -267,7 +270,8 @@ def scene_components(*, seed: int, duration_s: float, sample_rate: int = 16000, 
     if unknown:
         raise ValueError(f"unknown water keys {sorted(unknown)}; expected some of {sorted(drawn_water)}")
     water = {**drawn_water, **(water or {})}
-    rec = recorder.draw_recorder(rng)
+    rec = recorder.draw_recorder(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=RECORDER_STREAM)),
+                                 sample_rate)
     drawn_count = int(CONTACT_COUNTS[int(rng.integers(0, len(CONTACT_COUNTS)))])  # drawn always
     specs = [{} for _ in range(drawn_count)] if contacts is None else list(contacts)
     water["wave_rms_m"] = propagation.SEA_STATE_WAVE_RMS_M[int(np.clip(env.get("sea_state", 2), 0, 6))]
@@ -277,6 +281,12 @@ def scene_components(*, seed: int, duration_s: float, sample_rate: int = 16000, 
     aa = recorder.anti_alias_gain(n, sample_rate)
     continuum, transients, env["distractor_events"] = ambient.ambient_parts(
         _streams(seed, 1), env, n, sample_rate, water_depth_m=water["water_depth_m"])
+    # Confusers (sonar, pingers, explosions, hum, ...; confusers.py) from their own label-free stream, added to
+    # the transients: in every class at the same rates, and outside the SNR reference like the distractors.
+    confuser_t, env["confusers"] = confusers.render_confusers(confusers.confuser_rng(seed), n, sample_rate,
+                                                              water=water, env=env)
+    if confuser_t is not None:
+        transients = transients + sfft.rfft(confuser_t)
     amb = (continuum + transients) * aa
     amb_t = sfft.irfft(amb.astype(np.complex64), n)
     # SNR reference: the stationary continuum (sea, shipping, rain, thermal, self-noise), not the transient
@@ -301,6 +311,7 @@ def scene_components(*, seed: int, duration_s: float, sample_rate: int = 16000, 
         "snr_frame_s": float(frame_s), "snr_threshold_db": float(snr_threshold_db),
         "n_contacts": len(contact_params), "contacts": contact_params,
     }
+    recorder.set_hot_gain(params)  # a hot gain is set for the background: its clip level follows the ambient
     primary = max(contact_params, key=lambda p: p["snr_achieved_db"]) if contact_params else None
     params.update({"label": primary["label"] if primary else "ambient",
                    "fine_label": primary["fine_label"] if primary else "sea"})
@@ -309,16 +320,16 @@ def scene_components(*, seed: int, duration_s: float, sample_rate: int = 16000, 
 
 
 def _digitise(received_t: list[np.ndarray], amb_t: np.ndarray, params: dict) -> np.ndarray:
-    """Sum the components (the contacts through the recorder's anti-alias filter; the ambient is already
-    band-limited) and run the recorder; float32 full scale. Updates params with its stats."""
-    total = amb_t
-    if received_t:
-        n = amb_t.size
-        aa = recorder.anti_alias_gain(n, params["sample_rate"]).astype(np.float32)
-        total = amb_t + sfft.irfft(sfft.rfft(sum(received_t)) * aa, n)  # float32 FFTs (speed)
-    codes, stats = recorder.digitise(total, clip_level_db=params["clip_level_db"], bit_depth=params["bit_depth"])
+    """Sum the components and run them through the drawn recorder chain (:func:`recorder.record`: front-end
+    filters incl. the anti-alias filter, ADC at the native rate, codec, resampling to the model rate); float32
+    full scale on the bit-depth grid. Updates params with its stats (clipped_fraction, peak_dbfs).
+
+    The contact SNRs in params were measured before this, on the pressure: they label what reached the
+    hydrophone, not what the recorder kept of it."""
+    total = amb_t + sum(received_t) if received_t else amb_t
+    audio, stats = recorder.record(total, params, params["sample_rate"])
     params.update(stats)
-    return recorder.codes_to_float(codes, params["bit_depth"])
+    return audio
 
 
 def render_scene(*, seed: int, duration_s: float, sample_rate: int = 16000, contacts: list[dict] | None = None,
@@ -381,7 +392,7 @@ def render_recording(*, label: str, seed: int, duration_s: float, sample_rate: i
 
     SNR (``snr_db``, dB): 10·log10 of the received vessel power over the ambient continuum power (sea,
     shipping, rain, thermal, recorder self-noise; transient distractors excluded), both mean-square pressure
-    in 10 Hz <= f < 0.45·fs over the whole recording, measured before the two are summed and before the recorder. Drawn from [-10, 25] dB when
+    in 10 Hz <= f < 0.45·fs over the whole recording, measured before the two are summed and before the recorder. Drawn from SNR_DRAW_DB (−20 to +30 dB) when
     None; ignored (null) for ambient. The CPA distance (``range_m``) is solved for the drawn t_cpa within
     RANGE_LIMITS_M (2 m for UUVs); a target out of reach keeps the limit and scales the vessel by
     ``level_adjust_db``; a final correction (``snr_correction_db``) makes the measured SNR equal the target.

@@ -61,7 +61,7 @@ def test_onnx_scores_are_gain_invariant(exported_model, synth_manifest):
 
 def test_evaluate_writes_reports(exported_model, trained_run, tmp_path):
     result = evaluate(model=exported_model, manifest=trained_run / "manifest.csv", out=tmp_path, split="test",
-                      progress=False)
+                      progress=False, baseline=trained_run / "baseline.joblib")
     for name in ("metrics.json", "scores.csv", "report.md", "confusion_window.png", "confusion_recording.png",
                  "accuracy_vs_snr.png"):
         assert (tmp_path / name).is_file(), name
@@ -73,6 +73,13 @@ def test_evaluate_writes_reports(exported_model, trained_run, tmp_path):
 
     vessels = {r.recording_id for r in read_manifest(trained_run / "manifest.csv") if r.split == "test" and r.label != "ambient"}
     assert sum(b["n"] for b in result["accuracy_by_snr"]) == len(vessels) > 0
+    bands = result["snr_bands"]["recording"]
+    assert len(bands) == 4 and sum(b["vessel_items"] for b in bands) == len(vessels)
+    # the baseline scored on the same rows agrees with what training measured on the same test split
+    trained = json.loads((trained_run / "metrics.json").read_text())["baseline"]["test"]
+    assert result["baseline"]["window"]["n"] == trained["window"]["n"]
+    assert abs(result["baseline"]["window"]["macro_f1"] - trained["window"]["macro_f1"]) < 1e-9
+    assert "baseline, recording" in (tmp_path / "report.md").read_text()
 
 
 def test_evaluate_refuses_when_nothing_can_be_scored(exported_model, tmp_path):

@@ -169,3 +169,14 @@ def test_tensorboard_and_report(trained_run):
     metrics = json.loads((trained_run / "metrics.json").read_text())
     assert metrics["macs_per_window"]["total_macs"] > 1e6 and metrics["train_windows_per_s"] > 0
     assert len(metrics["test"]["snr_bands"]["recording"]) == 4
+
+
+def test_bench_train_measures_compute_and_loader(synth_manifest, tmp_path):
+    from training.throughput import bench_train, render_markdown
+
+    cfg = small_config(1)
+    cfg.optim.batch_size = 8
+    result = bench_train(cfg=cfg, manifest=synth_manifest, steps=2, warmup=1, out=tmp_path)
+    assert result["compute_only_windows_per_s"] > 0 and result["loader_fed_windows_per_s"] > 0
+    assert 0 < result["device_busy_fraction"] < 2 and result["device"] == "cpu"
+    assert "windows/s" in render_markdown(result) and (tmp_path / "bench_train.json").is_file()

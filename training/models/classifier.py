@@ -38,16 +38,22 @@ def build_net(cfg: ModelConfig, *, n_classes: int, n_mels: int) -> nn.Module:
 
 
 class Classifier(nn.Module):
-    """``forward(audio [batch, samples]) -> (logits, probabilities, embedding)``."""
+    """``forward(audio [batch, samples]) -> (logits, probabilities, embedding)``.
+
+    ``probabilities = softmax(logits / temperature)``: the temperature (1 until calibrated) is fitted on the
+    validation split after training (``training/calibration.py``) and travels inside the exported graph, so
+    every consumer of the file gets calibrated probabilities. ``logits`` stay raw.
+    """
 
     def __init__(self, frontend: LogMelFrontend, net: nn.Module):
         super().__init__()
         self.frontend = frontend
         self.net = net
+        self.register_buffer("temperature", torch.ones(()))
 
     def classify_features(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         logits, embedding = self.net(features)
-        return logits, torch.softmax(logits, dim=-1), embedding
+        return logits, torch.softmax(logits / self.temperature, dim=-1), embedding
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.classify_features(self.frontend(audio))
