@@ -128,11 +128,12 @@ def _share(k: int, n: int) -> float | None:
 
 def real_world_table(probs, categories: list[str], labels: list[str], classes: list[str], *,
                      files: list[str] | None = None, too_short: list[dict] | None = None,
-                     goals: dict[str, float] | None = None) -> dict:
+                     goals: dict[str, float] | None = None, unknown_threshold: float = 0.0) -> dict:
     """The real-world check from per-clip class probabilities (one clip per row of ``probs``).
 
-    A clip's decision is the argmax of its probabilities (the mean over its windows); it is *called a
-    vessel* when that class is merchant, warship or drone. Returns, as plain JSON-able values:
+    A clip's decision is the argmax of its probabilities (the mean over its windows), or ``unknown`` when
+    the top probability is under ``unknown_threshold`` (the model's, chosen on validation, as the node
+    applies it); it is *called a vessel* when the decision is merchant, warship or drone. Returns, as plain JSON-able values:
     ``by_category`` (clips, called_vessel, share_called_vessel for ambient, biological, anthropogenic,
     vessel and any other category present), ``non_vessel`` (ambient + biological + anthropogenic
     pooled, against the goal ``max_non_vessel_called_vessel``), ``merchant`` (clips labelled merchant:
@@ -144,23 +145,26 @@ def real_world_table(probs, categories: list[str], labels: list[str], classes: l
     if len(labels) != len(categories) or (files is not None and len(files) != len(categories)):
         raise ValueError("real_world_table: probs, categories, labels (and files) need one entry per clip")
     goals = {**REAL_WORLD_GOALS, **(goals or {})}
-    predicted = [classes[i] for i in probs.argmax(1)] if len(categories) else []
+    predicted = [classes[i] if probs[j, i] >= unknown_threshold else "unknown"
+                 for j, i in enumerate(probs.argmax(1))] if len(categories) else []
     vessel = [p in VESSEL_CLASSES for p in predicted]
     by_category = {}
     for cat in [*REAL_WORLD_CATEGORIES, *sorted(set(categories) - set(REAL_WORLD_CATEGORIES))]:
         idx = [i for i, c in enumerate(categories) if c == cat]
         k = sum(vessel[i] for i in idx)
-        by_category[cat] = {"clips": len(idx), "called_vessel": k, "share_called_vessel": _share(k, len(idx))}
+        by_category[cat] = {"clips": len(idx), "called_vessel": k, "share_called_vessel": _share(k, len(idx)),
+                            "called_unknown": sum(predicted[i] == "unknown" for i in idx)}
     non = [i for i, c in enumerate(categories) if c in NON_VESSEL_CATEGORIES]
     k_non = sum(vessel[i] for i in non)
     share_non = _share(k_non, len(non))
     merchant = [i for i, lab in enumerate(labels) if lab == "merchant"]
-    counts = {c: sum(predicted[i] == c for i in merchant) for c in classes}
+    counts = {c: sum(predicted[i] == c for i in merchant) for c in [*classes, "unknown"]}
     share_m = _share(counts.get("merchant", 0), len(merchant))
     clips = [{"file": files[i] if files is not None else str(i), "category": categories[i], "label": labels[i],
               "predicted": predicted[i], "top_probability": float(probs[i].max())} for i in range(len(categories))]
     return {
         "goals": goals,
+        "unknown_threshold": float(unknown_threshold),
         "by_category": by_category,
         "non_vessel": {"categories": list(NON_VESSEL_CATEGORIES), "clips": len(non), "called_vessel": k_non,
                        "share_called_vessel": share_non, "goal_max": goals["max_non_vessel_called_vessel"],
@@ -174,7 +178,7 @@ def real_world_table(probs, categories: list[str], labels: list[str], classes: l
 
 
 def real_world_from_records(records: list[dict], too_short_rows: list, classes: list[str],
-                            window_seconds: float) -> dict:
+                            window_seconds: float, unknown_threshold: float = 0.0) -> dict:
     """:func:`real_world_table` of scored windows: mean probability per clip (manifest row), with too-short rows."""
     spans: dict[tuple, list[dict]] = {}
     for r in records:
@@ -187,7 +191,7 @@ def real_world_from_records(records: list[dict], too_short_rows: list, classes: 
               "duration_s": round(row.duration_s, 3), "window_s": window_seconds}
              for row in too_short_rows if "category" in row.extra]
     return real_world_table(probs, [w["extra"]["category"] for w in first], [w["label"] for w in first], classes,
-                            files=[w["path"] for w in first], too_short=short)
+                            files=[w["path"] for w in first], too_short=short, unknown_threshold=unknown_threshold)
 
 
 def snr_bands_for(records: list[dict], classes: list[str]) -> dict:
@@ -254,7 +258,8 @@ def evaluate(*, model: str | Path, manifest: str | Path, out: str | Path, split:
     if baseline is not None:
         result["baseline"] = score_baseline(baseline, rows, info)
     if any("category" in r.extra for r in rows):
-        result["real_world"] = real_world_from_records(records, too_short, classes, info.window_seconds)
+        result["real_world"] = real_world_from_records(records, too_short, classes, info.window_seconds,
+                                                       unknown_threshold=info.unknown_threshold)
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
     with (out / "scores.csv").open("w") as fh:
         fh.write("recording_id,start_s,label,predicted," + ",".join(f"p_{c}" for c in classes) + "\n")
@@ -325,9 +330,11 @@ def render_real_world(rw: dict) -> list[str]:
     """Markdown lines of the real-world section of ``report.md`` (see :func:`real_world_table`)."""
     g, nv, m = rw["goals"], rw["non_vessel"], rw["merchant"]
     lines = ["## Real-world check (real hydrophone clips)", "",
-             "Recording-level decision per clip: the argmax of the mean probability over its windows; a clip is "
-             f"called a vessel when that class is {', '.join(VESSEL_CLASSES)}.", "",
-             "| category | clips | called vessel | share called vessel | goal |", "|---|---:|---:|---:|---|"]
+             "Recording-level decision per clip: the argmax of the mean probability over its windows, or unknown "
+             f"when the top probability is under the model's threshold ({rw.get('unknown_threshold', 0.0):.3f}); a clip "
+             f"is called a vessel when the decision is {', '.join(VESSEL_CLASSES)}.", "",
+             "| category | clips | called vessel | called unknown | share called vessel | goal |",
+             "|---|---:|---:|---:|---:|---|"]
     for cat, v in rw["by_category"].items():
         if cat == "vessel":
             goal = "(see merchant below)"
@@ -335,7 +342,8 @@ def render_real_world(rw: dict) -> list[str]:
             goal = f"pooled below: <= {100 * g['max_non_vessel_called_vessel']:.0f} %"
         else:
             goal = "outside the non-vessel figure"
-        lines.append(f"| {cat} | {v['clips']} | {v['called_vessel']} | {_pct(v['share_called_vessel'])} | {goal} |")
+        lines.append(f"| {cat} | {v['clips']} | {v['called_vessel']} | {v.get('called_unknown', 0)} | "
+                     f"{_pct(v['share_called_vessel'])} | {goal} |")
     lines += ["",
               f"- non-vessel clips ({' + '.join(nv['categories'])}) called a vessel: {nv['called_vessel']} of "
               f"{nv['clips']} = **{_pct(nv['share_called_vessel'])}**; goal <= "

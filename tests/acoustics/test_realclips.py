@@ -140,20 +140,26 @@ def test_real_world_table_shares_counts_goals():
                          too_short=[{"file": "short.wav", "category": "biological"}])
     bc = t["by_category"]
     assert list(bc)[:4] == ["ambient", "biological", "anthropogenic", "vessel"] and "unlabelled" in bc
-    assert bc["vessel"] == {"clips": 4, "called_vessel": 3, "share_called_vessel": 0.75}
-    assert bc["ambient"] == {"clips": 2, "called_vessel": 1, "share_called_vessel": 0.5}
+    assert bc["vessel"] == {"clips": 4, "called_vessel": 3, "share_called_vessel": 0.75, "called_unknown": 0}
+    assert bc["ambient"] == {"clips": 2, "called_vessel": 1, "share_called_vessel": 0.5, "called_unknown": 0}
     assert bc["biological"]["share_called_vessel"] == 0.0 and bc["anthropogenic"]["called_vessel"] == 0
     assert bc["unlabelled"]["called_vessel"] == 1
     nv = t["non_vessel"]
     assert (nv["clips"], nv["called_vessel"], nv["share_called_vessel"]) == (4, 1, 0.25)
     assert nv["goal_max"] == REAL_WORLD_GOALS["max_non_vessel_called_vessel"] == 0.05 and nv["meets_goal"] is False
     m = t["merchant"]
-    assert m["predicted"] == {"ambient": 1, "merchant": 1, "warship": 1, "drone": 0}
+    assert m["predicted"] == {"ambient": 1, "merchant": 1, "warship": 1, "drone": 0, "unknown": 0}
     assert m["share_called_merchant"] == pytest.approx(1 / 3) and m["goal_min"] == 0.9 and m["meets_goal"] is False
     assert t["clips"][1] == {"file": "c1.wav", "category": "vessel", "label": "merchant", "predicted": "warship",
                              "top_probability": 0.6}
     assert t["too_short"] == [{"file": "short.wav", "category": "biological"}]
     json.dumps(t)
+
+    # with the model's unknown threshold, unsure clips are unknown, never a vessel call
+    u = real_world_table(np.asarray(probs), list(cats), list(labels), CLASSES, unknown_threshold=0.65)
+    assert u["clips"][1]["predicted"] == "unknown" and u["by_category"]["vessel"]["called_unknown"] == 1
+    assert u["by_category"]["vessel"]["called_vessel"] == 2 and u["merchant"]["predicted"]["unknown"] == 1
+    assert u["by_category"]["anthropogenic"]["called_unknown"] == 1 and u["unknown_threshold"] == 0.65
 
     ok = real_world_table(np.asarray([[0.1, 0.9, 0, 0], [0.9, 0.1, 0, 0]]), ["vessel", "ambient"],
                           ["merchant", "ambient"], CLASSES)
@@ -206,7 +212,8 @@ def test_evaluate_real_world_section(tmp_path, caplog):
     assert got == {Path(c[0]).name: ("merchant" if c[5] > 0.1 else "ambient") for c in CLIPS
                    if not c[0].startswith("pypam") and "grunt1" not in c[0]}  # bank rows are split train
     assert [Path(c["file"]).name for c in rw["too_short"]] == ["grunt1.wav"]
-    assert rw["by_category"]["vessel"] == {"clips": 3, "called_vessel": 2, "share_called_vessel": 2 / 3}
+    assert rw["by_category"]["vessel"] == {"clips": 3, "called_vessel": 2, "share_called_vessel": 2 / 3,
+                                           "called_unknown": 0}
     assert rw["merchant"]["predicted"]["merchant"] == 2 and rw["merchant"]["predicted"]["ambient"] == 1
     assert (rw["non_vessel"]["clips"], rw["non_vessel"]["called_vessel"]) == (3, 1)
     report = (tmp_path / "e" / "report.md").read_text()
