@@ -29,13 +29,28 @@ def _needs_torch(command: str):
                            "(with the constraints file, see README)")
 
 
+def _name_values(items: list[str] | None, flag: str) -> dict[str, float]:
+    """``["dolphin=0", "explosion=1"]`` → ``{"dolphin": 0.0, "explosion": 1.0}``; a clear error otherwise."""
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"{flag} {item!r}: expected NAME=PROBABILITY, e.g. dolphin=0")
+    return out
+
+
 def cmd_synth(args) -> None:
     """Render scenarios into ``--out``."""
     from acoustics.synth import render_dataset
 
     manifest = render_dataset(out_dir=args.out, minutes=args.minutes, seed=args.seed, sample_rate=args.sample_rate,
                               clip_seconds=args.clip_seconds, workers=args.workers, scenes=args.scenes,
-                              snr_threshold_db=args.snr_threshold_db)
+                              snr_threshold_db=args.snr_threshold_db,
+                              confuser_occurrence=_name_values(args.confusers, "--confusers"))
     print(f"wrote {manifest} and {manifest.parent / 'events.csv'} (strong labels)")
     if args.preview:
         from acoustics.manifest import read_manifest
@@ -207,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: single-contact clips, classes round-robin)")
     s.add_argument("--snr-threshold-db", type=float, default=0.0,
                    help="a contact is labelled present where its per-second SNR is at least this, dB")
+    s.add_argument("--confusers", nargs="+", metavar="NAME=P", default=None,
+                   help="per-render probability of named confusers (acoustics/synth/confusers.py NAMES): 0 holds a "
+                        "type out of training data, 1 puts it in every render of an open-set check set")
     s.add_argument("--preview", type=int, default=0, metavar="N",
                    help="also draw LOFAR/DEMON previews of the first N recordings into OUT/previews")
     s.set_defaults(func=cmd_synth)

@@ -47,9 +47,12 @@ def count_macs(classifier: nn.Module, window_samples: int) -> dict[str, int]:
             "total_macs": frontend_macs + network_macs}
 
 
-def describe(classifier: nn.Module, window_samples: int) -> str:
-    """One line: family, parameters, and MACs (millions) per window, split into front-end and network."""
-    macs = count_macs(classifier, window_samples)
+def describe(classifier: nn.Module, window_samples: int, macs: dict | None = None) -> str:
+    """One line: family, parameters, and MACs (millions) per window, split into front-end and network.
+
+    ``macs``: a :func:`count_macs` result already measured for this model and window (else measured here).
+    """
+    macs = macs or count_macs(classifier, window_samples)
     family = getattr(classifier.net, "family", type(classifier.net).__name__)
     seconds = window_samples / classifier.frontend.cfg.sample_rate
     return (f"{family}: {count_parameters(classifier):,} parameters; {macs['total_macs'] / 1e6:.1f} M MACs per "

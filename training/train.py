@@ -286,18 +286,18 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
 
     n_params, macs = count_parameters(model), count_macs(model, cfg.window_samples())
     if info.main:
-        print(describe(model, cfg.window_samples()))
+        print(describe(model, cfg.window_samples(), macs))
     model = model.to(device)
     if cfg.model.name == "cnn":
         model = model.to(memory_format=torch.channels_last)  # ~1.4x faster CPU convolutions (oneDNN NHWC)
 
     # rank 0 fills the span cache first; the others then read it without racing to write the same files
-    split_data: dict[str, SplitAudio] = {}
-    for turn in ((True,) if info.world == 1 else (info.main, not info.main)):
-        if turn:
-            split_data = {s: load_split([r for r in rows if r.split == s], cfg, desc=s, cache_dir=cfg.data.cache_dir)
-                          for s in ("train", "val", "test")}
-            extra = load_split(bank_rows(cfg.data.ambient_bank, rows), cfg, desc="ambient bank", cache_dir=cfg.data.cache_dir)
+    if not info.main:
+        distributed.barrier(info)
+    split_data = {s: load_split([r for r in rows if r.split == s], cfg, desc=s, cache_dir=cfg.data.cache_dir)
+                  for s in ("train", "val", "test")}
+    extra = load_split(bank_rows(cfg.data.ambient_bank, rows), cfg, desc="ambient bank", cache_dir=cfg.data.cache_dir)
+    if info.main:
         distributed.barrier(info)
     skipped = [m for s in (*split_data.values(), extra) for m in s.skipped]
     for msg in skipped:

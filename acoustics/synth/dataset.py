@@ -10,6 +10,7 @@ fine_label, start_s, end_s, threshold_db).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from concurrent.futures import ProcessPoolExecutor
@@ -21,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from acoustics.manifest import Row, write_manifest
-from acoustics.synth import recorder
+from acoustics.synth import confusers, recorder
 from acoustics.synth.scene import RENDERER_VERSION, SNR_THRESHOLD_DB, render_recording, render_scene
 from acoustics.taxonomy import CLASSES
 
@@ -41,8 +42,33 @@ def single_threaded() -> None:
     threadpool_limits(1)
 
 
+@contextlib.contextmanager
+def occurrence_override(override: dict[str, float] | None):
+    """Temporarily set the per-render probability of named confusers (``confusers.OCCURRENCE``), e.g. 0 to hold
+    a type out of a training set or 1 to build an open-set check set; restored afterwards."""
+    saved = dict(confusers.OCCURRENCE)
+    unknown = sorted(set(override or {}) - set(confusers.NAMES))
+    if unknown:
+        raise ValueError(f"unknown confuser(s) {', '.join(unknown)}; known: {', '.join(confusers.NAMES)}")
+    bad = {k: v for k, v in (override or {}).items() if not 0.0 <= float(v) <= 1.0}
+    if bad:
+        raise ValueError(f"confuser probabilities must lie in [0, 1], got {bad}")
+    confusers.OCCURRENCE.update({k: float(v) for k, v in (override or {}).items()})
+    try:
+        yield
+    finally:
+        confusers.OCCURRENCE.clear()
+        confusers.OCCURRENCE.update(saved)
+
+
 def _render_one(job: dict) -> dict:
     """Render and write one recording; returns its manifest rows and events (run in a worker process)."""
+    with occurrence_override(job.get("confuser_occurrence")):
+        return _render_one_now(job)
+
+
+def _render_one_now(job: dict) -> dict:
+    """:func:`_render_one` under the job's confuser settings."""
     if job["scenes"]:
         audio, params = render_scene(seed=job["seed"], duration_s=job["duration_s"], sample_rate=job["sample_rate"],
                                      snr_threshold_db=job["threshold_db"])
@@ -107,13 +133,15 @@ def _write_events(events: list[dict], path: Path) -> Path:
 def render_dataset(*, out_dir, minutes: float, seed: int, sample_rate: int = 16000, clip_seconds: float = 30.0,
                    workers: int = 2, classes=("ambient", "merchant", "warship", "drone"),
                    progress: bool = True, scenes: bool = False,
-                   snr_threshold_db: float = SNR_THRESHOLD_DB) -> Path:
+                   snr_threshold_db: float = SNR_THRESHOLD_DB, confuser_occurrence: dict[str, float] | None = None) -> Path:
     """Render round(minutes·60/clip_seconds) recordings of clip_seconds [s] at sample_rate [Hz], each fixed by
     a seed derived from (seed, index); returns the path of ``manifest.csv``.
 
     scenes=False: single-contact clips, ``classes`` round-robin. scenes=True: multi-contact scenes (0–2 drawn
     contacts; ``classes`` unused), manifest rows per labelled span (see the module docstring).
     snr_threshold_db [dB]: frame SNR above which a contact is labelled (strong labels, ``events.csv``).
+    confuser_occurrence: per-render probability of named confusers instead of ``confusers.OCCURRENCE`` (0 holds a
+    type out of a training set, 1 puts it in every render of an open-set check set).
     Writes ``audio/<id>.wav`` (PCM_16/PCM_24 per drawn bit depth), ``audio/<id>.json`` (params, with each
     contact's SNR per frame and spans), ``manifest.csv`` (extra columns snr_db, range_m = horizontal CPA
     distance [m], sea_state), ``events.csv`` and ``synth_config.json`` under out_dir. Output does not depend on
@@ -132,7 +160,10 @@ def render_dataset(*, out_dir, minutes: float, seed: int, sample_rate: int = 160
     jobs = [{"index": i, "label": classes[i % len(classes)], "seed": recording_seed(seed, i),
              "recording_id": f"syn-{seed}-{i:05d}", "duration_s": float(clip_seconds),
              "sample_rate": int(sample_rate), "audio_dir": str(audio_dir), "scenes": bool(scenes),
-             "threshold_db": float(snr_threshold_db)} for i in range(count)]
+             "threshold_db": float(snr_threshold_db), "confuser_occurrence": dict(confuser_occurrence or {})}
+            for i in range(count)]
+    with occurrence_override(confuser_occurrence):  # a bad name or probability fails here, before any render
+        pass
     bar = tqdm(total=count, desc="synth", unit="rec", disable=not progress)
     results = []
     if workers <= 1:
@@ -152,5 +183,7 @@ def render_dataset(*, out_dir, minutes: float, seed: int, sample_rate: int = 160
     config = {"minutes": minutes, "seed": seed, "sample_rate": sample_rate, "clip_seconds": clip_seconds,
               "classes": list(classes), "count": count, "renderer_version": RENDERER_VERSION,
               "scenes": bool(scenes), "snr_threshold_db": float(snr_threshold_db)}
+    if confuser_occurrence:
+        config["confuser_occurrence"] = dict(sorted(confuser_occurrence.items()))
     (out / "synth_config.json").write_text(json.dumps(config, sort_keys=True, indent=2) + "\n")
     return manifest

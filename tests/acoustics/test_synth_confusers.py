@@ -295,3 +295,26 @@ def test_same_seed_same_confusers_and_other_streams_untouched(monkeypatch):
     f = np.fft.rfftfreq(p_on["n_samples"], 1 / FS)
     np.testing.assert_allclose(amb_on - amb_off, np.fft.rfft(x) * (f < 0.45 * FS), atol=1e-3 * np.abs(amb_on).max())
     assert not np.array_equal(audio_on, audio_off)
+
+
+def test_dataset_confuser_override_holds_out_or_forces_types(tmp_path):
+    """Open-set data: a type forced into every render (or held out of all), the defaults restored after."""
+    import json as _json
+
+    import pytest as _pytest
+
+    from acoustics.synth import confusers as cf
+    from acoustics.synth import render_dataset
+
+    before = dict(cf.OCCURRENCE)
+    only_dolphin = {name: 0.0 for name in cf.NAMES} | {"dolphin": 1.0}
+    manifest = render_dataset(out_dir=tmp_path / "d", minutes=0.4, seed=3, clip_seconds=6.0, workers=1,
+                              progress=False, classes=("ambient",), confuser_occurrence=only_dolphin)
+    for params in (manifest.parent / "audio").glob("*.json"):
+        names = {c["name"] for c in _json.loads(params.read_text())["confusers"]} & set(cf.NAMES)
+        assert names == {"dolphin"}
+    assert cf.OCCURRENCE == before
+    assert _json.loads((manifest.parent / "synth_config.json").read_text())["confuser_occurrence"]["dolphin"] == 1.0
+    with _pytest.raises(ValueError, match="unknown confuser"):
+        render_dataset(out_dir=tmp_path / "e", minutes=0.1, seed=3, clip_seconds=6.0, workers=1, progress=False,
+                       confuser_occurrence={"kraken": 1.0})
