@@ -108,6 +108,8 @@ def cmd_train(args) -> None:
         cfg.data.workers = args.workers
     if args.no_baseline:
         cfg.baseline = False
+    if args.ambient_bank:
+        cfg.data.ambient_bank = [*cfg.data.ambient_bank, *map(str, args.ambient_bank)]
     metrics = train(cfg=cfg, manifest=args.manifest, out=args.out, allow_leaky=args.allow_leaky_splits,
                     resume=args.resume)
     if not metrics:  # a DDP rank other than 0: rank 0 reports
@@ -149,6 +151,13 @@ def cmd_evaluate(args) -> None:
               f"({pct(nv['share_called_vessel'])}, goal <= {100 * nv['goal_max']:.0f} %); merchant clips called "
               f"merchant {mer['predicted'].get('merchant', 0)}/{mer['clips']} ({pct(mer['share_called_merchant'])}, "
               f"goal >= {100 * mer['goal_min']:.0f} %); {len(rw['too_short'])} clip(s) too short, not scored")
+
+
+def cmd_card(args) -> None:
+    """Write a markdown model card from a model's metadata and its evaluations."""
+    from acoustics.model_card import write_card
+
+    print(f"wrote {write_card(model=args.model, evaluations=args.eval, out=args.out)}")
 
 
 def cmd_adapt(args) -> None:
@@ -265,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default=None, help="override device: auto, cpu, cuda, cuda:N")
     t.add_argument("--workers", type=int, default=None, help="override data.workers (DataLoader processes)")
     t.add_argument("--no-baseline", action="store_true", help="skip the scikit-learn baseline")
+    t.add_argument("--ambient-bank", type=Path, nargs="+", default=None, metavar="MANIFEST",
+                   help="add manifests whose ambient train rows are mixed into training windows (data.ambient_bank)")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("export", help="export a run to ONNX under the model contract")
@@ -283,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--baseline", type=Path, default=None,
                    help="also score a run's baseline.joblib on the same rows and report it beside the model")
     v.set_defaults(func=cmd_evaluate)
+
+    c = sub.add_parser("card", help="markdown model card from a model's metadata and its `uwac evaluate` outputs")
+    c.add_argument("model", type=Path)
+    c.add_argument("--eval", type=Path, nargs="*", default=[], help="evaluation folders (synthetic and/or real clips)")
+    c.add_argument("--out", required=True, type=Path, help="card .md")
+    c.set_defaults(func=cmd_card)
 
     a = sub.add_parser("adapt", help="manifest from DeepShip, ShipsEar, VTUAD, a folder-per-class tree, a CSV "
                                      "or real clips listed in a manifest.csv (realclips)")

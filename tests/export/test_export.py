@@ -97,3 +97,18 @@ def test_missing_or_corrupt_model_is_a_clear_error(tmp_path, exported_model):
     broken.write_bytes(exported_model.read_bytes()[:5000])
     with pytest.raises(ModelError, match="corrupt"):
         load_session(broken)
+
+
+def test_model_card_states_what_the_metadata_says(exported_model, trained_run, tmp_path):
+    from acoustics.model_card import write_card
+
+    ev = tmp_path / "ev"
+    evaluate(model=exported_model, manifest=trained_run / "manifest.csv", out=ev, split="test", progress=False)
+    card = write_card(model=exported_model, evaluations=[ev], out=tmp_path / "card.md").read_text()
+    _, info = load_session(exported_model)
+    assert f"classes: {', '.join(info.classes)}" in card
+    assert f"{info.sample_rate} Hz" in card and f"{info.unknown_threshold:.3f}" in card
+    assert info.training["manifest_sha256"] in card and "Known limits" in card
+    assert "No real-world check was run" in card and "SNR band" in card
+    with pytest.raises(FileNotFoundError, match="uwac evaluate"):
+        write_card(model=exported_model, evaluations=[tmp_path / "missing"], out=tmp_path / "x.md")

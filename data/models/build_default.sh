@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Rebuild the shipped default model (data/models/uwac-default.onnx) and its model card from the committed recipe:
+# renderer seed 7, training/configs/default.yaml, and the real ambient bank from ../shared/realdata when present
+# (without it the model trains on synthetic ambient only, and the card says so).
+# Usage, from the repository root with the README's venv: bash data/models/build_default.sh [WORK_DIR]
+set -euo pipefail
+work=${1:-runs/default}
+real=${UWAC_REALDATA:-../shared/realdata}
+mkdir -p "$work"
+uwac synth --out "$work/data" --minutes 240 --clip-seconds 6 --seed 7
+bank=()
+if [ -f "$real/manifest.csv" ]; then
+  uwac adapt realclips "$real" --out "$work/realclips.csv"
+  bank=(--ambient-bank "$work/realclips.csv")
+else
+  echo "no $real/manifest.csv: training without a real ambient bank and without the real-world check"
+fi
+uwac train --config training/configs/default.yaml --manifest "$work/data/manifest.csv" --out "$work/run" "${bank[@]}"
+uwac export "$work/run" --out data/models/uwac-default.onnx
+uwac evaluate data/models/uwac-default.onnx --manifest "$work/run/manifest.csv" --out "$work/eval_synthetic" \
+  --baseline "$work/run/baseline.joblib"
+evals=(--eval "$work/eval_synthetic")
+if [ -f "$work/realclips.csv" ]; then
+  uwac evaluate data/models/uwac-default.onnx --manifest "$work/realclips.csv" --out "$work/eval_real"
+  evals+=(--eval "$work/eval_real")
+fi
+uwac card data/models/uwac-default.onnx "${evals[@]}" --out data/models/uwac-default.card.md

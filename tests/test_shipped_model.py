@@ -1,0 +1,43 @@
+"""The shipped default model (data/models/): it keeps the contract, scores audio, and its card matches its metadata."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acoustics.contract import OUTPUTS, load_session, run_batch
+
+MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
+MODEL, CARD = MODELS / "uwac-default.onnx", MODELS / "uwac-default.card.md"
+
+
+def test_shipped_model_keeps_the_contract_and_scores_audio():
+    session, info = load_session(MODEL)
+    assert info.classes == ("ambient", "merchant", "warship", "drone") and info.sample_rate == 16000
+    assert 0 < info.unknown_threshold < 1 and info.calibration["temperature"] > 0
+    assert len(info.training["manifest_sha256"]) == 64 and info.training["config_name"] == "default"
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((2, info.window_samples + 3 * info.hop_samples)) * 0.01).astype(np.float32)
+    out = run_batch(session, x)
+    assert set(out) == set(OUTPUTS) and out["probabilities"].shape == (2, len(info.classes))
+    np.testing.assert_allclose(out["probabilities"].sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(run_batch(session, x * 30.0)["probabilities"], out["probabilities"], atol=1e-3)
+
+
+def test_shipped_card_matches_the_metadata():
+    from acoustics.model_card import card_markdown
+
+    _, info = load_session(MODEL)
+    card = CARD.read_text()
+    assert f"classes: {', '.join(info.classes)}" in card and f"{info.sample_rate} Hz" in card
+    assert f"{info.unknown_threshold:.3f}" in card and info.training["manifest_sha256"] in card
+    assert f"temperature {info.calibration['temperature']:.3f}" in card
+    # everything the card says about the model itself is what the file's metadata says today
+    header = card_markdown(MODEL, []).split("## Known limits")[0]
+    assert card.startswith(header)
+    assert "## Evaluation" in card and "Real hydrophone clips" in card
+
+
+@pytest.mark.parametrize("path", [MODEL, CARD])
+def test_shipped_files_are_small(path):
+    assert path.stat().st_size < 10 * 2**20
