@@ -202,7 +202,7 @@ def snr_bands_for(records: list[dict], classes: list[str]) -> dict:
     return split_metrics(probs, labels, [r["recording_id"] for r in records], snr, classes).get("snr_bands", {})
 
 
-def score_baseline(path: str | Path, rows, info: ModelInfo) -> dict:
+def score_baseline(path: str | Path, rows, info: ModelInfo, *, progress: bool = True) -> dict:
     """A training run's scikit-learn baseline (``baseline.joblib``) on the same rows, windows and SNR bands."""
     import joblib
 
@@ -216,7 +216,7 @@ def score_baseline(path: str | Path, rows, info: ModelInfo) -> dict:
     if classes != list(info.classes):
         raise ValueError(f"baseline {path} classes {classes} differ from the model's {list(info.classes)}")
     x, y, owners, _ = window_table(rows, sample_rate=info.sample_rate, window_samples=info.window_samples,
-                                   hop_samples=info.hop_samples, classes=classes, desc="baseline")
+                                   hop_samples=info.hop_samples, classes=classes, desc="baseline", progress=progress)
     if not len(y):
         return {}
     probs = baseline_probabilities(saved["model"], x, len(classes))
@@ -256,7 +256,7 @@ def evaluate(*, model: str | Path, manifest: str | Path, out: str | Path, split:
             accuracy_vs_snr_png(result["accuracy_by_snr"], out / "accuracy_vs_snr.png",
                                 title=f"{Path(str(model)).name} on {split}: vessel recordings by SNR")
     if baseline is not None:
-        result["baseline"] = score_baseline(baseline, rows, info)
+        result["baseline"] = score_baseline(baseline, rows, info, progress=progress)
     if any("category" in r.extra for r in rows):
         result["real_world"] = real_world_from_records(records, too_short, classes, info.window_seconds,
                                                        unknown_threshold=info.unknown_threshold)

@@ -63,7 +63,7 @@ def window_features(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def window_table(rows, *, sample_rate: int, window_samples: int, hop_samples: int, classes: list[str],
-                 cache_dir: str | None = None, desc: str = "") -> tuple[np.ndarray, np.ndarray, list, list[str]]:
+                 cache_dir: str | None = None, desc: str = "", progress: bool = True) -> tuple[np.ndarray, np.ndarray, list, list[str]]:
     """Features of every hop-grid window of ``rows`` (spans resampled to ``sample_rate`` Hz through the span cache).
 
     Returns (X [n, features], class index [n], the manifest row of each window, skipped messages). Rows whose
@@ -75,7 +75,7 @@ def window_table(rows, *, sample_rate: int, window_samples: int, hop_samples: in
     from acoustics.span_cache import span_audio
 
     feats, labels, owners, skipped = [], [], [], []
-    for r in tqdm(rows, desc=f"hand-made features {desc}".strip(), unit="span", leave=False):
+    for r in tqdm(rows, desc=f"hand-made features {desc}".strip(), unit="span", leave=False, disable=not progress):
         if r.label not in classes:
             skipped.append(f"{r.path}: label {r.label!r} is not one of {classes}")
             continue
