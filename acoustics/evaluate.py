@@ -22,7 +22,13 @@ from tqdm import tqdm
 from acoustics.audio_io import AudioError, read_span, resample
 from acoustics.contract import ModelInfo, load_session, run_batch
 from acoustics.manifest import read_manifest
-from acoustics.metrics import aggregate_by_recording, classification_metrics, snr_of_rows, split_metrics
+from acoustics.metrics import (
+    aggregate_by_recording,
+    classification_metrics,
+    snr_of_extras,
+    snr_of_rows,
+    split_metrics,
+)
 from acoustics.plots import accuracy_vs_snr_png, confusion_png
 
 log = logging.getLogger(__name__)
@@ -198,7 +204,7 @@ def snr_bands_for(records: list[dict], classes: list[str]) -> dict:
     """Window and recording macro-F1 per SNR band (< −10, −10…0, 0…10, ≥ 10 dB; ambient joins every band)."""
     probs = np.stack([r["probs"] for r in records])
     labels = np.asarray([classes.index(r["label"]) for r in records])
-    snr = np.asarray([float(r["extra"]["snr_db"]) if r["extra"].get("snr_db", "") != "" else np.nan for r in records])
+    snr = snr_of_extras([r["extra"] for r in records])
     return split_metrics(probs, labels, [r["recording_id"] for r in records], snr, classes).get("snr_bands", {})
 
 

@@ -74,16 +74,22 @@ def metrics_by_snr_band(y_true: np.ndarray, y_pred: np.ndarray, snr_db: np.ndarr
     return out
 
 
-def snr_of_rows(rows) -> np.ndarray:
-    """The manifest's ``snr_db`` per row (dB) as floats; NaN where empty or absent (ambient, real data)."""
+def snr_of_extras(extras: list[dict]) -> np.ndarray:
+    """The ``snr_db`` of each manifest extra-column dict (dB) as floats; NaN where empty, absent or unreadable
+    (ambient, real data)."""
     out = []
-    for r in rows:
-        value = r.extra.get("snr_db", "")
+    for extra in extras:
+        value = extra.get("snr_db", "")
         try:
             out.append(float(value) if value != "" else np.nan)
         except ValueError:
             out.append(np.nan)
     return np.asarray(out, dtype=np.float64)
+
+
+def snr_of_rows(rows) -> np.ndarray:
+    """:func:`snr_of_extras` of manifest rows."""
+    return snr_of_extras([r.extra for r in rows])
 
 
 def split_metrics(probs: np.ndarray, labels: np.ndarray, recording_ids: list[str], snr_db: np.ndarray,
