@@ -20,7 +20,7 @@ import torch
 from training.config import TrainConfig
 from training.data import TrainWindows, ambient_bank, ambient_sampler, epoch_windows, load_split
 from training.models import build_classifier
-from training.train import amp_dtype, lr_lambda, prepare_splits, seed_everything, train_step
+from training.train import optimisation, prepare_splits, seed_everything, train_step
 
 
 def _sync(device: torch.device) -> None:
@@ -47,11 +47,7 @@ def bench_train(*, cfg: TrainConfig, manifest: str | Path | None = None, steps: 
     if cfg.model.name == "cnn":
         model = model.to(memory_format=torch.channels_last)
     model.train()
-    optimiser = torch.optim.AdamW(model.net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_lambda(10**6, cfg.optim.warmup_fraction))
-    dtype = amp_dtype(cfg.optim.amp, device)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.optim.label_smoothing)
+    optimiser, schedule, scaler, dtype, loss_fn = optimisation(model, cfg, total_steps=10**6, device=device)
     gen = torch.Generator().manual_seed(0)
     batch = cfg.optim.batch_size
 

@@ -127,6 +127,15 @@ def amp_dtype(setting: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if setting == "bf16" else torch.float16
 
 
+def optimisation(model: Classifier, cfg: TrainConfig, *, total_steps: int, device: torch.device):
+    """(AdamW, warm-up + cosine schedule, grad scaler, autocast dtype or None, label-smoothed loss) for ``cfg``."""
+    optimiser = torch.optim.AdamW(model.net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_lambda(total_steps, cfg.optim.warmup_fraction))
+    dtype = amp_dtype(cfg.optim.amp, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    return optimiser, schedule, scaler, dtype, torch.nn.CrossEntropyLoss(label_smoothing=cfg.optim.label_smoothing)
+
+
 def batches(split: SplitAudio, windows: list[tuple[int, int]], cfg: TrainConfig, batch_size: int):
     """Un-augmented windows in order as (audio [batch, samples], labels [batch]) tensors."""
     for i in range(0, len(windows), batch_size):
@@ -314,11 +323,7 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
     net = model.net
     if info.world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model.net, device_ids=[device.index] if device.type == "cuda" else None)
-    optimiser = torch.optim.AdamW(model.net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_lambda(total_steps, cfg.optim.warmup_fraction))
-    dtype = amp_dtype(cfg.optim.amp, device)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.optim.label_smoothing)
+    optimiser, schedule, scaler, dtype, loss_fn = optimisation(model, cfg, total_steps=total_steps, device=device)
 
     history, best_f1, best_epoch, since_best, start_epoch = [], -1.0, None, 0, 1
     if resume_state is not None:
