@@ -15,14 +15,16 @@ from scipy.optimize import brentq
 from acoustics.synth import ambient, confusers, geometry, propagation, recorder, sources
 from acoustics.taxonomy import CLASSES, FINE_TYPES
 
-RENDERER_VERSION = "uwac-synth 0.3.0"  # 0.3: confusers, randomised recorder chain, SNR −20..+30 dB
+RENDERER_VERSION = "uwac-synth 0.4.0"  # 0.3: confusers, recorder chain, SNR −20..+30 dB; 0.4: CPA ≤ 30 km
 SNR_DRAW_DB = (-20.0, 30.0)  # target SNR drawn when none is given [dB]; physics.md §6 design note: about −20 to +40 dB
-# CPA distances the solver may place a contact at [m]. physics.md §6 suggests 50 m–30 km; with the JE levels a
-# merchant is still ~25 dB above sea-state-2 ambient at 30 km, so low target SNRs put it further out, where
-# low-frequency shipping noise is known to carry (design note: 100 km). UUVs are "detectable only within a
-# few metres" (Griffiths 2001, physics.md §4), so they may come as close as 2 m.
-RANGE_LIMITS_M = (50.0, 100000.0)
-RANGE_LIMITS_BY_FINE_M = {"uuv": (2.0, 100000.0)}
+# CPA distances the solver may place a contact at [m]: physics.md §6, "scenario ranges should span 50 m–30 km
+# so that SNR covers about −20 to +40 dB". Renderer 0.3 allowed 100 km: half the merchants were solved to
+# > 80 km, where absorption strips everything above ~1 kHz, so rendered merchants were low-frequency only while
+# real ones heard within a few km are broadband. A target SNR out of reach at 30 km keeps 30 km and scales the
+# vessel down (a quieter ship or a noisier sea; ``level_adjust_db``). UUVs are "detectable only within a few
+# metres" (Griffiths 2001, physics.md §4), so they may come as close as 2 m.
+RANGE_LIMITS_M = (50.0, 30000.0)
+RANGE_LIMITS_BY_FINE_M = {"uuv": (2.0, 30000.0)}
 SNR_BAND_LO_HZ = 10.0  # SNR band 10 Hz–0.45·fs (design note)
 WATER = {  # design note: shelf-sea water column (physics.md §6 uses H = 100 m, FG at 10 °C, 35 ppt, pH 8)
     "water_depth_m": (20.0, 300.0), "temperature_c": (2.0, 25.0), "salinity_ppt": (30.0, 36.0), "ph": (7.8, 8.2),
