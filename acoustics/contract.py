@@ -13,6 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from acoustics.providers import DEFAULT_THREADS
+from acoustics.providers import resolve as resolve_providers
+
 INPUT = "audio"
 OUTPUTS = ("logits", "probabilities", "embedding")
 METADATA_KEYS = ("uwac.classes", "uwac.sample_rate", "uwac.window_seconds", "uwac.hop_seconds", "uwac.frontend",
@@ -39,6 +42,12 @@ class ModelInfo:
     training: dict
     version: str
     calibration: dict = field(default_factory=dict)  # temperature, unknown-threshold rule, validation ECE
+    variant: dict = field(default_factory=dict)  # precision, shape, quality gate against fp32 (``uwac.variant``)
+
+    @property
+    def rejected(self) -> bool:
+        """True when the quality gate rejected this reduced-precision variant (``uwac.variant`` status)."""
+        return self.variant.get("status") == "rejected"
 
     @property
     def window_samples(self) -> int:
@@ -67,23 +76,32 @@ def parse_metadata(props: dict[str, str], path: str = "") -> ModelInfo:
             training=json.loads(props["uwac.training"]),
             version=props["uwac.version"],
             calibration=json.loads(props.get("uwac.calibration") or "{}"),
+            variant=json.loads(props.get("uwac.variant") or "{}"),
         )
     except (ValueError, TypeError) as exc:
         raise ModelError(f"{path}: malformed uwac metadata ({exc}); re-export the model") from exc
 
 
-def load_session(path: str | Path, *, threads: int = 1, providers: list[str] | None = None):
-    """(onnxruntime session, ModelInfo) for a model file, with a clear error for every failure."""
+def load_session(path: str | Path, *, threads: int = DEFAULT_THREADS, providers: str | list[str] | None = None,
+                 allow_rejected: bool = False):
+    """(onnxruntime session, ModelInfo) for a model file, with a clear error for every failure.
+
+    ``providers``: short names (``cpu``, ``cuda``, ``tensorrt``, ``openvino``, ``auto``) or onnxruntime's; ones
+    this build lacks fall back to CPU with a log line (``acoustics.providers``). ``threads``: intra-op threads.
+    A variant that failed its quality gate against fp32 (``uwac.variant`` status ``rejected``) is refused
+    unless ``allow_rejected``.
+    """
     import onnxruntime as ort
 
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"model file {path} not found; export one with `uwac export RUN --out {path}`")
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, threads)
+    opts.intra_op_num_threads = max(1, int(threads))
     opts.inter_op_num_threads = 1
+    chosen = resolve_providers(providers)
     try:
-        session = ort.InferenceSession(str(path), sess_options=opts, providers=providers or ["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(path), sess_options=opts, providers=chosen)
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
         raise ModelError(f"{path}: onnxruntime cannot load it ({str(exc).splitlines()[0]}); the file is corrupt, "
                          "truncated or not ONNX") from exc
@@ -93,6 +111,12 @@ def load_session(path: str | Path, *, threads: int = 1, providers: list[str] | N
     if inputs != [INPUT] or tuple(outputs) != OUTPUTS:
         raise ModelError(f"{path}: inputs {inputs} / outputs {outputs} break the contract "
                          f"(expected [{INPUT}] / {list(OUTPUTS)})")
+    if info.rejected and not allow_rejected:
+        gate = info.variant.get("gate", {})
+        raise ModelError(f"{path}: this {info.variant.get('precision', 'reduced')} variant was rejected by its quality "
+                         f"gate against fp32 (macro-F1 change {gate.get('macro_f1_delta')}, worst class recall change "
+                         f"{gate.get('worst_recall_delta')}); use the fp32 file, or pass --allow-rejected to run it "
+                         "anyway")
     return session, info
 
 

@@ -230,14 +230,18 @@ def score_baseline(path: str | Path, rows, info: ModelInfo, *, progress: bool = 
 
 
 def evaluate(*, model: str | Path, manifest: str | Path, out: str | Path, split: str = "test",
-             threads: int = 1, progress: bool = True, baseline: str | Path | None = None) -> dict:
+             threads: int = 1, progress: bool = True, baseline: str | Path | None = None,
+             allow_rejected: bool = False, providers: str | list[str] | None = None) -> dict:
     """Score ``model`` on ``split`` of ``manifest`` (``all`` for every row); write reports into ``out``.
 
     ``baseline``: also score a run's ``baseline.joblib`` on the same rows and report it beside the model.
+    ``allow_rejected``: score a variant its quality gate rejected (refused otherwise, ``load_session``).
+    ``providers``: onnxruntime execution providers (``cpu``, ``cuda``, ``tensorrt``, ``openvino``, ``auto``); CPU
+    when the build lacks them, with a log line.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    session, info = load_session(model, threads=threads)
+    session, info = load_session(model, threads=threads, allow_rejected=allow_rejected, providers=providers)
     rows = read_manifest(manifest)
     if split != "all":
         rows = [r for r in rows if r.split == split]
