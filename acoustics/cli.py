@@ -76,7 +76,7 @@ def cmd_bench(args) -> None:
     if args.what == "synth":
         from acoustics.synth.bench import bench_synth, render_markdown
 
-        print(render_markdown(bench_synth(duration_s=args.seconds, repeats=args.repeats, out=args.out)))
+        print(render_markdown(bench_synth(duration_s=args.seconds or 30.0, repeats=args.repeats, out=args.out)))
     elif args.what == "train":
         _needs_torch("bench train")
         from training.config import load_config
@@ -89,6 +89,23 @@ def cmd_bench(args) -> None:
             if value is not None:
                 setattr(section, name, value)
         print(train_markdown(bench_train(cfg=cfg.validate(), manifest=args.manifest, steps=args.steps, out=args.out)))
+    elif args.what == "infer":
+        _bench_infer(args)
+
+
+def _bench_infer(args) -> None:
+    """``uwac bench infer``: onnxruntime (fp32, fp16, int8) against torch eager and librosa + torch, a process per row."""
+    _needs_torch("bench infer")
+    if args.run is None:
+        raise CommandError("`uwac bench infer` needs --run RUN, the training run folder the model was exported from")
+    from export.bench_infer import bench_infer
+    from export.bench_report import render_markdown as infer_markdown
+
+    result = bench_infer(run=args.run, fp32=args.model, fp16=args.fp16, int8=args.int8, out=args.out,
+                         seconds=args.seconds or 60.0, batch=args.batch, threads=args.threads,
+                         repeats=args.repeats, providers=args.providers)
+    print(infer_markdown(result))
+    print(f"wrote {args.out / 'bench_infer.md'}, bench_infer.json and bench_infer.png")
 
 
 def cmd_train(args) -> None:
@@ -127,8 +144,18 @@ def cmd_export(args) -> None:
     _needs_torch("export")
     from export.onnx_export import export_run
 
+    if args.variants and args.calibration_windows < 1:
+        raise CommandError(f"--calibration-windows must be ≥ 1, got {args.calibration_windows}")
     report = export_run(args.run, args.out, unknown_threshold=args.unknown_threshold)
     print(json.dumps(report, indent=2))
+    if args.variants:
+        from export.variants import export_variants, render_report
+
+        variants = export_variants(args.run, args.out, variants=args.variants,
+                                   calibration_windows=args.calibration_windows)
+        print(render_report(variants))
+        stem = args.out.with_suffix("")
+        print(f"wrote {stem}.variants.md and {stem}.variants.json")
 
 
 def cmd_evaluate(args) -> None:
@@ -136,7 +163,7 @@ def cmd_evaluate(args) -> None:
     from acoustics.evaluate import evaluate
 
     result = evaluate(model=args.model, manifest=args.manifest, out=args.out, split=args.split, threads=args.threads,
-                      baseline=args.baseline)
+                      baseline=args.baseline, allow_rejected=args.allow_rejected, providers=args.providers)
     m = result["all"]
     print(f"{result['recordings']} recordings: window macro-F1 {m['window']['macro_f1']:.3f}, "
           f"recording macro-F1 {m['recording']['macro_f1']:.3f}; report in {args.out}")
@@ -244,11 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     pv.set_defaults(func=cmd_preview)
 
     b = sub.add_parser("bench", help="benchmarks with ratios against a reference measured in the same run")
-    b.add_argument("what", choices=["synth", "train"],
+    b.add_argument("what", choices=["synth", "train", "infer"],
                    help="synth: render speed, × real time per core; train: training windows/s, compute-only vs "
-                        "fed by the data loader")
-    b.add_argument("--seconds", type=float, default=30.0, help="synth: clip length, s")
-    b.add_argument("--repeats", type=int, default=3, help="synth: repeats")
+                        "fed by the data loader; infer: the exported model in onnxruntime (fp32, fp16, int8) against "
+                        "PyTorch eager and librosa + torch, latency, × real time per core, cold start, RSS")
+    b.add_argument("--seconds", type=float, default=None,
+                   help="synth: clip length, s (default 30); infer: test audio length, s (default 60)")
+    b.add_argument("--repeats", type=int, default=3, help="synth: repeats; infer: timed passes over the audio")
     b.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "training" / "configs" / "demo.yaml",
                    help="train: training config")
     b.add_argument("--manifest", type=Path, default=None, help="train: manifest (default: render 4 minutes of scenes)")
@@ -257,6 +286,18 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--amp", default=None, choices=["auto", "off", "bf16", "fp16"], help="train: mixed precision")
     b.add_argument("--batch-size", type=int, default=None, help="train: windows per step")
     b.add_argument("--steps", type=int, default=20, help="train: timed steps per measurement")
+    b.add_argument("--run", type=Path, default=None, help="infer (required): the training run folder (torch checkpoint)")
+    b.add_argument("--model", type=Path, default=None, help="infer: fp32 ONNX file (default: export --run into --out)")
+    b.add_argument("--fp16", type=Path, default=None,
+                   help="infer: fp16 variant, for GPU providers (default: MODEL's <stem>.fp16.onnx when present, "
+                        "else not measured)")
+    b.add_argument("--int8", type=Path, default=None,
+                   help="infer: int8 variant (default: MODEL's <stem>.int8.onnx when present, else not measured)")
+    b.add_argument("--batch", type=int, default=16, help="infer: windows per call of the batched rows")
+    b.add_argument("--threads", type=int, default=1, help="infer: intra-op threads of every runtime (goals: 1)")
+    b.add_argument("--providers", default=None,
+                   help="infer: onnxruntime execution providers, e.g. cpu, cuda, auto (default cpu); the report "
+                        "names the one each row ran on")
     b.add_argument("--out", type=Path, default=Path("runs/bench"))
     b.set_defaults(func=cmd_bench)
 
@@ -283,6 +324,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, type=Path, help="model.onnx")
     e.add_argument("--unknown-threshold", type=float, default=None,
                    help="top probability below which the label is unknown (default: chosen on validation at training)")
+    e.add_argument("--variants", nargs="*", choices=("fp16", "int8", "fixed"), default=[],
+                   help="also write <stem>.fp16/.int8/.fixed.onnx next to --out, each gated against fp32 on the run's "
+                        "validation split (report in <stem>.variants.md)")
+    e.add_argument("--calibration-windows", type=int, default=256, metavar="N",  # export.variants' default
+                   help="int8: train-split windows used to calibrate activation ranges")
     e.set_defaults(func=cmd_export)
 
     v = sub.add_parser("evaluate", help="score an ONNX model on a manifest split")
@@ -293,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     v.add_argument("--baseline", type=Path, default=None,
                    help="also score a run's baseline.joblib on the same rows and report it beside the model")
+    v.add_argument("--allow-rejected", action="store_true",
+                   help="score a variant even though its quality gate against fp32 rejected it")
+    v.add_argument("--providers", default=None,
+                   help="onnxruntime execution providers: cpu (default), cuda, tensorrt, openvino, auto, or a comma list; "
+                        "ones this onnxruntime lacks fall back to CPU with a log line")
     v.set_defaults(func=cmd_evaluate)
 
     c = sub.add_parser("card", help="markdown model card from a model's metadata and its `uwac evaluate` outputs")

@@ -30,7 +30,7 @@ DEFAULT_UNKNOWN_THRESHOLD = 0.5  # below this top probability the daemon reports
 
 
 def metadata_props(cfg, state: dict, n_params: int, unknown_threshold: float) -> dict[str, str]:
-    """The contract's ``uwac.*`` metadata as strings (JSON where structured)."""
+    """The contract's ``uwac.*`` metadata as strings (JSON where structured); this fp32 file is the reference."""
     val = state.get("metrics", {}).get("val", {})
     training = {  # the training fingerprint: which data, which settings, which code
         "manifest_sha256": state.get("manifest_sha256"),
@@ -55,22 +55,37 @@ def metadata_props(cfg, state: dict, n_params: int, unknown_threshold: float) ->
         "uwac.training": json.dumps(training),
         "uwac.unknown_threshold": repr(float(unknown_threshold)),
         "uwac.calibration": json.dumps({k: v for k, v in (state.get("calibration") or {}).items() if k != "reliability_after"}),
+        # the fp32 file is the reference every reduced-precision variant is gated against (export/variants.py)
+        "uwac.variant": json.dumps({"precision": "fp32", "shape": "dynamic", "status": "reference"}),
     }
 
 
-def export_onnx(model: Classifier, path: str | Path, *, window_samples: int, props: dict[str, str]) -> Path:
-    """Export ``model`` (eval mode) with dynamic batch and samples (≥ one window) at opset 18."""
+def export_onnx(model: torch.nn.Module, path: str | Path, *, window_samples: int, props: dict[str, str],
+                fixed_batch: int | None = None) -> Path:
+    """Export ``model`` (eval mode; audio -> logits, probabilities, embedding) at opset 18.
+
+    ``model`` is a :class:`Classifier` or a wrapper of one (the fp16 variant). Batch and samples are dynamic
+    (samples ≥ one window) unless ``fixed_batch`` is given: then the input is static
+    ``[fixed_batch, window_samples]``, for NPU toolchains that refuse dynamic dimensions.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
-    example = torch.randn(2, window_samples + 1234) * 0.1
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    samples = torch.export.Dim("samples", min=window_samples, max=window_samples * 4096)
+    if fixed_batch is None:
+        example = torch.randn(2, window_samples + 1234) * 0.1
+        batch = torch.export.Dim("batch", min=1, max=4096)
+        samples = torch.export.Dim("samples", min=window_samples, max=window_samples * 4096)
+        dynamic_shapes = ({0: batch, 1: samples},)
+    else:
+        if fixed_batch < 1:
+            raise ValueError(f"fixed_batch must be ≥ 1, got {fixed_batch}")
+        example = torch.randn(fixed_batch, window_samples) * 0.1
+        dynamic_shapes = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(model, (example,), dynamo=True, opset_version=OPSET,
                                     input_names=["audio"], output_names=list(OUTPUTS),
-                                    dynamic_shapes=({0: batch, 1: samples},), verbose=False)
+                                    dynamic_shapes=dynamic_shapes, verbose=False)
     proto = program.model_proto
     del proto.metadata_props[:]
     for key, value in props.items():

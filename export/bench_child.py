@@ -1,0 +1,190 @@
+"""The measuring side of ``uwac bench infer``: one row (or one onnxruntime profile) in a fresh process.
+
+``python -m export.bench_child SPEC OUT`` reads the JSON spec the parent wrote (``export.bench_infer.run_child``),
+cuts the shared test audio into windows, loads one pipeline, scores the windows and writes the result JSON to
+``OUT`` (probabilities of the last pass beside it as ``.npy``). Pipelines: ``ort-*`` (an ONNX file through
+``acoustics.contract.load_session`` / ``run_batch``, recording the execution providers the session actually
+got), ``torch`` (checkpoint in PyTorch eager) and ``librosa-torch`` (librosa log-mel on the host, torch network);
+``ort-profile`` hands over to ``export.ort_profile``.
+
+This module imports only numpy at the top, so a row's cold start counts what its own runtime costs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+WARMUP_CALLS = 3
+
+
+def cut_windows(audio: np.ndarray, window_samples: int, hop_samples: int) -> np.ndarray:
+    """Windows ``[n, window_samples]`` every ``hop_samples`` (a strided view, no copy); ``ValueError`` if too short."""
+    if len(audio) < window_samples:
+        raise ValueError(f"test audio of {len(audio)} samples is shorter than one window ({window_samples}); "
+                         "raise --seconds")
+    return np.lib.stride_tricks.sliding_window_view(audio, window_samples)[::hop_samples]
+
+
+def checkpoint_path(run: str | Path) -> Path:
+    """``run``'s ``checkpoint_best.pt`` (or ``run`` itself when it is a file); ``FileNotFoundError`` when missing."""
+    path = Path(run)
+    path = path / "checkpoint_best.pt" if path.is_dir() else path
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found; run `uwac train` first or pass the run folder")
+    return path
+
+
+def _child_main(spec_path: str, out_path: str) -> None:
+    """Entry of a measurement process: read the spec, measure, write the result JSON (+ probabilities .npy)."""
+    spec = json.loads(Path(spec_path).read_text())
+    audio = np.load(spec["audio"])
+    windows = cut_windows(audio, spec["window_samples"], spec["hop_samples"])
+    if spec["pipeline"] == "ort-profile":
+        from export.ort_profile import profile_onnx
+
+        result = profile_onnx(spec["model"], windows, Path(out_path).parent, batches=spec["batches"],
+                              threads=spec["threads"], providers=spec["providers"], label=spec["label"],
+                              warmup_calls=WARMUP_CALLS)
+    else:
+        result, probs = measure(spec, windows)
+        np.save(Path(out_path).with_suffix(".npy"), probs)
+    Path(out_path).write_text(json.dumps(result))
+
+
+def _peak_rss_mib() -> float:
+    """Peak resident set of this process, MiB (``VmHWM``; ``ru_maxrss`` where /proc is missing)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0
+
+
+def measure(spec: dict, windows: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Cold start, then ``repeats`` timed passes over ``windows`` in calls of ``batch``; (result, probabilities).
+
+    Latency per window = call time / windows in the call. The probabilities are those of the last pass.
+    ``providers``: the onnxruntime execution providers the session runs on (None for the torch rows).
+    """
+    t0 = time.perf_counter()
+    score, loaded_info = _scorer(spec)
+    loaded = time.perf_counter()
+    score(windows[:1])
+    first_wall, first = time.time(), time.perf_counter()
+    b = spec["batch"]
+    chunks = [windows[i: i + b] for i in range(0, len(windows), b)]
+    for _ in range(WARMUP_CALLS):
+        score(chunks[0])
+    per_window, fe_s, net_s, total = [], 0.0, 0.0, 0.0
+    for _ in range(spec["repeats"]):
+        probs = []
+        for chunk in chunks:
+            t = time.perf_counter()
+            p, fe, net = score(chunk)
+            dt = time.perf_counter() - t
+            total += dt
+            per_window.append(dt / len(chunk))
+            probs.append(p)
+            if fe is not None:
+                fe_s, net_s = fe_s + fe, net_s + net
+    ms = np.asarray(per_window) * 1e3
+    n = len(windows) * spec["repeats"]
+    timed_stages = fe_s + net_s > 0
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
+            "mean_ms": 1e3 * total / n, "windows_per_s": n / total, "calls": len(per_window),
+            "import_s": loaded_info["import_s"], "load_s": loaded - t0 - loaded_info["import_s"],
+            "first_window_s": first - loaded, "first_window_wall": first_wall, "peak_rss_mib": _peak_rss_mib(),
+            "model_bytes": loaded_info["model_bytes"], "providers": loaded_info["providers"],
+            "frontend_s": fe_s / n if timed_stages else None, "network_s": net_s / n if timed_stages else None
+            }, np.concatenate(probs)
+
+
+def _scorer(spec: dict):
+    """(score(x [b, samples]) -> (probabilities, front-end s | None, network s | None),
+    {model_bytes, import_s, providers})."""
+    if spec["pipeline"].startswith("ort-"):
+        return _ort_scorer(spec)
+    return _torch_scorer(spec, host_frontend=spec["pipeline"] == "librosa-torch")
+
+
+def _ort_scorer(spec: dict):
+    t = time.perf_counter()
+    from acoustics.contract import load_session, run_batch
+
+    import_s = time.perf_counter() - t
+    session, _ = load_session(spec["model"], threads=spec["threads"], providers=spec["providers"], allow_rejected=True)
+
+    def score(x):
+        return run_batch(session, x)["probabilities"], None, None
+
+    return score, {"model_bytes": Path(spec["model"]).stat().st_size, "import_s": import_s,
+                   "providers": list(session.get_providers())}
+
+
+def load_torch_model(run: str | Path):
+    """(Classifier in eval mode, FrontendConfig) from a run folder or checkpoint, importing no more than needed.
+
+    The same steps as ``training.train.load_checkpoint`` without importing the training loop, so the torch cold
+    start counts what a torch deployment pays (torch, the model code, the weights).
+    """
+    import torch
+
+    from training.config import config_from_dict
+    from training.models import build_classifier
+
+    state = torch.load(checkpoint_path(run), weights_only=True, map_location="cpu")
+    cfg = config_from_dict(state["config"])
+    model = build_classifier(cfg.frontend, cfg.model, n_classes=len(cfg.classes))
+    model.load_state_dict(state["state_dict"])
+    return model.eval(), cfg.frontend
+
+
+def _torch_scorer(spec: dict, *, host_frontend: bool):
+    t = time.perf_counter()
+    import torch
+
+    torch.set_num_threads(spec["threads"])
+    torch.set_num_interop_threads(1)
+    if host_frontend:
+        import librosa  # noqa: F401  (lazy package: its submodules load on first use, inside the first window)
+
+        from acoustics.features import log_mel_normalised
+    import_s = time.perf_counter() - t
+    model, fe_cfg = load_torch_model(spec["run"])
+    kept = {k: v for k, v in model.state_dict().items() if not (host_frontend and k.startswith("frontend."))}
+    model_bytes = int(sum(v.numel() * v.element_size() for v in kept.values()))
+
+    def features(x):
+        if not host_frontend:
+            return model.frontend(torch.from_numpy(np.ascontiguousarray(x)))
+        import librosa
+
+        mel = librosa.feature.melspectrogram(
+            y=np.ascontiguousarray(x), sr=fe_cfg.sample_rate, n_fft=fe_cfg.n_fft, hop_length=fe_cfg.hop_length,
+            window="hann", center=False, power=2.0, n_mels=fe_cfg.n_mels, fmin=fe_cfg.fmin, fmax=fe_cfg.f_max,
+            htk=False, norm="slaney")
+        return torch.from_numpy(log_mel_normalised(mel, fe_cfg).astype(np.float32))
+
+    def score(x):
+        with torch.inference_mode():
+            t0 = time.perf_counter()
+            feats = features(x)
+            t1 = time.perf_counter()
+            probs = model.classify_features(feats)[1].numpy()
+        return probs, t1 - t0, time.perf_counter() - t1
+
+    return score, {"model_bytes": model_bytes, "import_s": import_s, "providers": None}
+
+
+if __name__ == "__main__":
+    _child_main(*sys.argv[1:3])

@@ -1,0 +1,162 @@
+"""``uwac bench infer`` reports: ``bench_infer.md`` (tables), ``bench_infer.png`` (three panels), ``bench_infer.json``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from export.bench_summary import GOALS, VARIANTS, pipeline_label, ran_on
+
+PARITY_WARN = 1e-3  # max |Δprobability| of torch vs onnxruntime fp32 above which the report warns of a mismatch
+VARIANT_NOTES = {  # what each variant is for, after its "found beside / not given" line
+    "fp16": "Its network runs in fp16, its front-end in fp32. It is meant for GPU execution providers (CUDA, "
+            "TensorRT) and has no CPU goal: the CPU provider wraps the fp16 kernels it lacks in casts",
+    "int8": "",
+}
+
+
+def write_report(result: dict, out: Path) -> None:
+    """``bench_infer.json``, ``bench_infer.md`` and ``bench_infer.png`` into ``out``."""
+    (out / "bench_infer.json").write_text(json.dumps(result, indent=2, default=float))
+    (out / "bench_infer.md").write_text(render_markdown(result))
+    plot(result, out / "bench_infer.png")
+
+
+def _fmt(value, spec: str = ".2f", missing: str = "–") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def _size(n: int | None) -> str:
+    return "–" if n is None else f"{n / 2**20:.2f} MiB"
+
+
+def render_markdown(result: dict) -> str:
+    """The benchmark as markdown: rows, ratios, where the time goes, goals and the parameters."""
+    p = result["params"]
+    requested = p.get("providers") or "cpu"
+    lines = [f"# Inference speed: {p['model']}, {p['seconds']:g} s of {p['sample_rate']} Hz audio "
+             f"({p['windows']} windows of {p['window_seconds']:g} s every {p['hop_seconds']:g} s), "
+             f"{p['threads']} thread(s)", "",
+             f"{p['cpu']}, {p['logical_cores']} logical cores, load average {_fmt(p['load_average_1min'])} at start; "
+             f"{p['repeats']} timed pass(es); each row in a fresh process. onnxruntime "
+             f"{p.get('onnxruntime', '?')}, providers asked for: {requested} (this build offers "
+             f"{', '.join(p.get('available_providers') or ['?'])}).", "",
+             "| pipeline | batch | ran on | p50 ms/window | p99 ms/window | windows/s | × real time per core "
+             "| 1 h audio, s | cold start, s | peak RSS, MiB | model size | max \\|Δp\\| vs (a) fp32 |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in result["rows"]:
+        if r["status"] != "ok":
+            lines.append(f"| {pipeline_label(r['pipeline'])} | {r['batch']} | {r['status']} |" + "  |" * 9)
+            continue
+        lines.append(f"| {r['label']} | {r['batch']} | {ran_on(r)} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                     f"{r['windows_per_s']:.0f} | {r['x_real_time_per_core']:.0f}× | {r['hour_s']:.2f} | "
+                     f"{r['cold_start_s']:.2f} | {r['peak_rss_mib']:.0f} | {_size(r['model_bytes'])} | "
+                     f"{r['max_abs_prob_diff_vs_ort_fp32']:.1e} |")
+    lines += ["", "Ran on: the first execution provider of the onnxruntime session (`session.get_providers()`; "
+              "CPU where the one asked for is missing from this build).", "",
+              "Ratios of throughput at the same batch size (time per window of the other pipeline over "
+              "onnxruntime fp32; **> 1 means ONNX is faster**):", "",
+              "| ratio | " + " | ".join(f"batch {b}" for b in result["ratios"]) + " |",
+              "|---|" + "---:|" * len(result["ratios"])]
+    names = {"onnx_vs_torch": "(b) torch eager / (a) onnxruntime fp32",
+             "onnx_vs_librosa_torch": "(c) librosa + torch / (a) onnxruntime fp32"}
+    for variant in VARIANTS:
+        names[f"{variant}_vs_fp32"] = f"{variant} throughput / fp32 throughput (> 1: {variant} faster)"
+        names[f"{variant}_size_over_fp32"] = f"{variant} file size / fp32 file size"
+    for key, name in names.items():
+        lines.append(f"| {name} | " + " | ".join(_fmt(v.get(key), ".2f") + ("" if v.get(key) is None else "×")
+                                               for v in result["ratios"].values()) + " |")
+    worst = max((r["max_abs_prob_diff_vs_ort_fp32"] for r in result["rows"]
+                 if r["status"] == "ok" and r["pipeline"] in ("torch", "librosa-torch")), default=0.0)
+    if worst > PARITY_WARN:
+        lines += ["", f"**Warning**: torch and onnxruntime fp32 probabilities differ by up to {worst:.3f} on the same "
+                  "windows: was the ONNX file exported from this run?"]
+    lines += ["", *_split_lines(result), "", *_goal_lines(result), "", *_variant_lines(p), ""]
+    return "\n".join(lines)
+
+
+def _variant_lines(params: dict) -> list[str]:
+    """One line per variant: how its file was found, its quality gate, what it is for."""
+    lines = []
+    for variant in VARIANTS:
+        note = params.get(f"{variant}_note")
+        if note is None:  # a result written before this variant was benchmarked
+            continue
+        line = f"{variant}: {note}" + (f"; gate: {params[f'{variant}_gate']}" if params.get(variant) else "")
+        lines += [line + (f". {VARIANT_NOTES[variant]}." if VARIANT_NOTES.get(variant) else ""), ""]
+    return lines[:-1]
+
+
+def _split_lines(result: dict) -> list[str]:
+    lines = ["## Where the time goes (front-end: audio → normalised log-mel; network: features → outputs)", "",
+             "| pipeline | batch | front-end ms/window | network ms/window | front-end share | from |",
+             "|---|---:|---:|---:|---:|---|"]
+    for r in result["rows"]:
+        if r.get("frontend_share") is not None:
+            lines.append(f"| {r['label']} | {r['batch']} | {r['frontend_ms']:.2f} | {r['network_ms']:.2f} | "
+                         f"{100 * r['frontend_share']:.0f} % | {r['split_source']} |")
+    for name, per_batch in result["profiles"].items():
+        for b, prof in per_batch.items():
+            total = prof["frontend_us"] + prof["network_us"] + prof["other_us"]
+            if total and prof["other_us"] / total > 0.01:
+                lines.append(f"\n{name} batch {b}: {100 * prof['other_us'] / total:.0f} % of kernel time in nodes "
+                             "neither graph names, e.g. casts onnxruntime adds around kernels a provider lacks "
+                             "(left out of the shares)")
+            by_provider = prof.get("provider_us") or {}
+            if len(by_provider) > 1 and total:
+                shares = ", ".join(f"{k.removesuffix('ExecutionProvider')} {100 * v / total:.0f} %"
+                                   for k, v in sorted(by_provider.items(), key=lambda kv: -kv[1]))
+                lines.append(f"\n{name} batch {b}: kernel time by execution provider: {shares}")
+    lines += ["", "Onnxruntime rows: shares of node kernel time from a separate profiled session, applied to the "
+              "timed mean (on a GPU provider a node's time is its host-side launch, so the split is indicative); "
+              "torch rows: the two stages timed inside the timed loop."]
+    return lines
+
+
+def _goal_lines(result: dict) -> list[str]:
+    lines = ["## Goals (issue 5; a benchmark, not a test)", "", "| goal | target | reached | met |", "|---|---|---|---|"]
+    for g in result["goals"]:
+        met = {True: "met", False: "**not met**", None: "not measured"}[g["met"]]
+        if g["value"] is None:
+            reached = "–"
+        elif isinstance(g["value"], str):
+            reached = g["value"] + g["note"]
+        else:
+            reached = f"{g['value']:.2f}{g['note']}"
+        lines.append(f"| {g['goal']} | {g['target']} | {reached} | {met} |")
+    return lines
+
+
+def plot(result: dict, path: Path) -> Path:
+    """Three panels: × real time per core, p50/p99 ms per window, front-end vs network ms per window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in result["rows"] if r["status"] == "ok"]
+    names = [f"{r['label']}, b{r['batch']}" + ("" if ran_on(r) in ("CPU", "torch CPU") else f" [{ran_on(r)}]")
+             for r in rows]
+    y = np.arange(len(rows))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 0.45 * len(rows) + 2.0), sharey=True)
+    axes[0].barh(y, [r["x_real_time_per_core"] for r in rows], color="tab:blue")
+    axes[0].axvline(GOALS["x_real_time_per_core"], color="k", ls="--", lw=1, label="goal (fp32, one core)")
+    axes[0].set(xlabel="× real time per core", title="throughput")
+    axes[0].legend(loc="lower right")
+    axes[1].barh(y - 0.2, [r["p50_ms"] for r in rows], height=0.4, label="p50")
+    axes[1].barh(y + 0.2, [r["p99_ms"] for r in rows], height=0.4, label="p99")
+    axes[1].set(xlabel="ms per window", title="latency")
+    axes[1].legend(loc="lower right")
+    fe = [r.get("frontend_ms") or 0.0 for r in rows]
+    axes[2].barh(y, fe, label="front-end", color="tab:orange")
+    axes[2].barh(y, [r.get("network_ms") or 0.0 for r in rows], left=fe, label="network", color="tab:green")
+    axes[2].set(xlabel="ms per window (mean)", title="where the time goes")
+    axes[2].legend(loc="lower right")
+    axes[0].set_yticks(y, names)
+    axes[0].invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
