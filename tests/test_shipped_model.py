@@ -9,6 +9,7 @@ from acoustics.contract import OUTPUTS, load_session, run_batch
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
 MODEL, CARD = MODELS / "uwac-default.onnx", MODELS / "uwac-default.card.md"
+INT8 = MODELS / "uwac-default.int8.onnx"
 
 
 def test_shipped_model_keeps_the_contract_and_scores_audio():
@@ -38,6 +39,24 @@ def test_shipped_card_matches_the_metadata():
     assert "## Evaluation" in card and "Real hydrophone clips" in card
 
 
-@pytest.mark.parametrize("path", [MODEL, CARD])
+def test_shipped_int8_passed_its_gate_against_this_fp32_file():
+    """The int8 file ships only when its gate passed, and the gate was run against the fp32 file beside it."""
+    from export.quality_gate import file_sha256
+
+    ref_session, ref = load_session(MODEL)
+    session, info = load_session(INT8)
+    assert ref.variant["status"] == "reference" and info.variant["precision"] == "int8"
+    assert info.variant["status"] == "passed" and info.variant["reference_sha256"] == file_sha256(MODEL)
+    gate = info.variant["gate"]
+    assert gate["macro_f1_delta"] >= -0.01 and gate["worst_recall_delta"] >= -0.05 and gate["agreement"] > 0.95
+    assert INT8.stat().st_size < MODEL.stat().st_size / 2  # int8 network weights (the size goal is in the bench)
+    assert {k: v for k, v in vars(info).items() if k not in ("path", "variant")} == \
+        {k: v for k, v in vars(ref).items() if k not in ("path", "variant")}
+    x = (np.random.default_rng(1).standard_normal((3, info.window_samples)) * 0.05).astype(np.float32)
+    agree = run_batch(session, x)["probabilities"].argmax(1) == run_batch(ref_session, x)["probabilities"].argmax(1)
+    assert agree.mean() >= 2 / 3
+
+
+@pytest.mark.parametrize("path", [MODEL, CARD, INT8])
 def test_shipped_files_are_small(path):
     assert path.stat().st_size < 10 * 2**20

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Rebuild the shipped default model (data/models/uwac-default.onnx) and its model card from the committed recipe:
+# Rebuild the shipped default model (data/models/uwac-default.onnx, its int8 variant when it passes the gate) and
+# its model card from the committed recipe:
 # renderer seed 7, training/configs/default.yaml, and the real ambient bank from ../shared/realdata when present
 # (without it the model trains on synthetic ambient only, and the card says so).
 # Usage, from the repository root with the README's venv: bash data/models/build_default.sh [WORK_DIR]
@@ -16,7 +17,13 @@ else
   echo "no $real/manifest.csv: training without a real ambient bank and without the real-world check"
 fi
 uwac train --config training/configs/default.yaml --manifest "$work/data/manifest.csv" --out "$work/run" "${bank[@]}"
-uwac export "$work/run" --out data/models/uwac-default.onnx
+uwac export "$work/run" --out data/models/uwac-default.onnx --variants int8
+# ship int8 only when its quality gate against fp32 passed (on validation windows)
+if ! python -c "import sys; from acoustics.contract import load_session; load_session(sys.argv[1])" \
+     data/models/uwac-default.int8.onnx 2>/dev/null; then
+  echo "int8 variant rejected by its gate: not shipped (see data/models/uwac-default.variants.md)"
+  rm -f data/models/uwac-default.int8.onnx
+fi
 uwac evaluate data/models/uwac-default.onnx --manifest "$work/run/manifest.csv" --out "$work/eval_synthetic" \
   --baseline "$work/run/baseline.joblib"
 evals=(--eval "$work/eval_synthetic")
