@@ -1,0 +1,202 @@
+"""Blocks in, one batched onnxruntime call per hop out: resampling, per-channel ring buffers and windowing.
+
+Each chosen channel keeps a mirrored ring of one window at the model's rate (every sample is written at i and
+i + window, so the latest window is always one contiguous slice); a hop copies those slices into a
+preallocated ``[channels, window]`` batch and runs the model once through an IO binding whose outputs are
+preallocated too, so the steady-state hop allocates no arrays. Resampling (soxr, streaming, VHQ) happens
+per block, before the ring; blocks already at the model's rate pass untouched.
+
+Positions are counted in samples at the model's rate from the stream's start, gaps included, so every
+window's time is ``position / sample_rate`` seconds of stream time and never the wall clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from acoustics.contract import INPUT, OUTPUTS, ModelInfo
+from acoustics.stream.blocks import Block
+
+log = logging.getLogger(__name__)
+
+
+class StreamFormatError(ValueError):
+    """A block the scorer cannot use (too few channels for the ones chosen); the daemon counts and skips it."""
+
+
+@dataclass
+class Hop:
+    """One scored hop: ``probabilities[i]`` belongs to ``channels[i]``; the window spans
+    [start_s, end_s) of stream time (s). The arrays are the scorer's own buffers: copy what you keep."""
+
+    start_s: float
+    end_s: float
+    channels: tuple[int, ...]
+    probabilities: np.ndarray
+    logits: np.ndarray
+
+
+class Scorer:
+    """Stateful scorer for one stream: ring buffers, resampler and the onnxruntime binding.
+
+    ``channels``: the input channels to score (0-based), None for every channel of the first block.
+    ``hop_samples``: samples between windows at the model's rate (default the model's hop).
+    """
+
+    def __init__(self, session, info: ModelInfo, *, channels: Sequence[int] | None = None,
+                 hop_samples: int | None = None):
+        self.session, self.info = session, info
+        self.rate = info.sample_rate
+        self.window = info.window_samples
+        self.hop = int(hop_samples or info.hop_samples)
+        if not 0 < self.hop:
+            raise ValueError(f"hop must be at least one sample, got {self.hop}")
+        self.chosen = None if channels is None else tuple(int(c) for c in channels)
+        self.position = 0  # samples at the model's rate consumed from the stream start, gaps included
+        self.filled = 0  # samples in the ring since the last flush
+        self.since_hop = 0  # samples since the last scored window
+        self.scored = False  # a window has been scored since the last flush
+        self._resampler = None
+        self._resampler_key: tuple[int, int] | None = None
+        self._allocate(len(self.chosen) if self.chosen is not None else None)
+
+    def _allocate(self, n_channels: int | None) -> None:
+        """(Re)build the ring, batch and output buffers for ``n_channels`` (None: wait for the first block)."""
+        self.n_channels = n_channels
+        if n_channels is None:
+            return
+        n_classes = len(self.info.classes)
+        self.ring = np.zeros((n_channels, 2 * self.window), dtype=np.float32)
+        self.batch = np.zeros((n_channels, self.window), dtype=np.float32)
+        self.probabilities = np.zeros((n_channels, n_classes), dtype=np.float32)
+        self.logits = np.zeros((n_channels, n_classes), dtype=np.float32)
+        dim = self._embedding_dim()
+        self.embedding = np.zeros((n_channels, dim), dtype=np.float32)
+        self._bind()
+
+    def _embedding_dim(self) -> int:
+        """Embedding width, from the session's output shape or, when symbolic, one silent run."""
+        shape = {o.name: o.shape for o in self.session.get_outputs()}["embedding"]
+        if isinstance(shape[-1], int):
+            return shape[-1]
+        return int(self.session.run(["embedding"], {INPUT: self.batch[:1]})[0].shape[-1])
+
+    def _bind(self) -> None:
+        """IO binding over the preallocated batch and outputs, so a hop runs without new arrays."""
+        binding = self.session.io_binding()
+        binding.bind_cpu_input(INPUT, self.batch)
+        for name, buf in zip(OUTPUTS, (self.logits, self.probabilities, self.embedding), strict=True):
+            binding.bind_output(name, "cpu", 0, np.float32, list(buf.shape), buf.ctypes.data)
+        self.binding = binding
+
+    def set_session(self, session, info: ModelInfo) -> bool:
+        """Swap the model (SIGHUP reload). Returns True when the ring had to be flushed: the new model's rate,
+        window or classes differ, so the buffered audio and the open contacts no longer apply."""
+        same = (info.sample_rate, info.window_samples, tuple(info.classes)) == \
+               (self.rate, self.window, tuple(self.info.classes))
+        self.session, self.info = session, info
+        if not same:
+            self.rate, self.window = info.sample_rate, info.window_samples
+            self.hop = info.hop_samples
+            self._resampler, self._resampler_key = None, None
+            self.filled = self.since_hop = 0
+            self.scored = False
+        self._allocate(self.n_channels)
+        return not same
+
+    def seconds(self, position: int) -> float:
+        """Stream time (s) of a position in model-rate samples."""
+        return position / self.rate
+
+    def gap(self, samples_at_rate: int, rate: int) -> tuple[float, float]:
+        """Skip ``samples_at_rate`` missing samples (at ``rate`` Hz): flush the ring so no window spans the hole.
+        Returns the gap's [start, end) in stream seconds."""
+        start = self.position
+        self.position += int(round(samples_at_rate * self.rate / rate))
+        self.filled = self.since_hop = 0
+        self.scored = False
+        if self._resampler is not None:  # its internal history belongs to audio before the hole
+            self._resampler, self._resampler_key = None, None
+        return self.seconds(start), self.seconds(self.position)
+
+    def _select(self, block: Block) -> np.ndarray:
+        """The chosen channels of a block as float32 ``[n, channels]``."""
+        samples = block.samples
+        if self.chosen is None:
+            if self.n_channels is None:
+                self._allocate(block.channels)
+            if block.channels != self.n_channels:
+                raise StreamFormatError(f"{block.origin or 'source'}: {block.channels} channel(s), the stream had "
+                                        f"{self.n_channels}; pass --channels to choose which to score")
+            return samples
+        if max(self.chosen) >= block.channels:
+            raise StreamFormatError(f"{block.origin or 'source'}: {block.channels} channel(s), but channel "
+                                    f"{max(self.chosen)} (0-based) was chosen")
+        return samples[:, self.chosen]
+
+    def _resample(self, x: np.ndarray, rate: int) -> np.ndarray:
+        """``x`` at the model's rate: soxr VHQ streaming, its state carried between blocks of one rate."""
+        if rate == self.rate:
+            return x
+        import soxr
+
+        key = (rate, x.shape[1])
+        if self._resampler_key != key:
+            if self._resampler_key is not None:
+                log.warning("input rate or channels changed to %d Hz × %d; resampler restarted", *key)
+            self._resampler = soxr.ResampleStream(rate, self.rate, x.shape[1], dtype="float32", quality="VHQ")
+            self._resampler_key = key
+        return self._resampler.resample_chunk(np.ascontiguousarray(x, dtype=np.float32))
+
+    def push(self, block: Block, on_hop: Callable[[Hop], None]) -> int:
+        """Feed a block; call ``on_hop`` for every window completed by it. Returns the number of hops scored.
+
+        A block with ``gap_samples`` flushes first (:meth:`gap`). Raises :class:`StreamFormatError` for a
+        block whose channels do not fit; the scorer's state is unchanged then.
+        """
+        x = self._select(block)
+        if block.gap_samples:
+            self.gap(block.gap_samples, block.sample_rate)
+        x = self._resample(x, int(block.sample_rate))
+        hops, i, n, w = 0, 0, x.shape[0], self.window
+        while i < n:
+            take = min(w - self.filled if self.filled < w else self.hop - self.since_hop, n - i, w)
+            self._write(x[i:i + take])
+            i += take
+            self.position += take
+            if self.filled < w:
+                self.filled += take
+            else:
+                self.since_hop += take
+            if self.filled == w and (not self.scored or self.since_hop >= self.hop):
+                self._score(on_hop)
+                hops += 1
+        return hops
+
+    def _write(self, x: np.ndarray) -> None:
+        """Append ``x [n, channels]`` to the mirrored rings (n ≤ window)."""
+        w, n = self.window, x.shape[0]
+        head = self.position % w
+        first = min(n, w - head)
+        xt = x.T
+        self.ring[:, head:head + first] = xt[:, :first]
+        self.ring[:, head + w:head + w + first] = xt[:, :first]
+        if first < n:
+            rest = n - first
+            self.ring[:, :rest] = xt[:, first:]
+            self.ring[:, w:w + rest] = xt[:, first:]
+
+    def _score(self, on_hop: Callable[[Hop], None]) -> None:
+        """Run the model on the latest window of every channel and hand the result on."""
+        w = self.window
+        start = self.position % w
+        np.copyto(self.batch, self.ring[:, start:start + w])
+        self.session.run_with_iobinding(self.binding)
+        self.since_hop, self.scored = 0, True
+        chans = self.chosen if self.chosen is not None else tuple(range(self.n_channels))
+        on_hop(Hop(start_s=self.seconds(self.position - w), end_s=self.seconds(self.position), channels=chans,
+                   probabilities=self.probabilities, logits=self.logits))
