@@ -91,6 +91,14 @@ def cmd_bench(args) -> None:
         print(train_markdown(bench_train(cfg=cfg.validate(), manifest=args.manifest, steps=args.steps, out=args.out)))
     elif args.what == "infer":
         _bench_infer(args)
+    elif args.what == "stream":
+        from acoustics.stream.capacity import bench_stream
+        from acoustics.stream.capacity import render_markdown as stream_markdown
+        from acoustics.stream.daemon import DEFAULT_MODEL
+
+        result = bench_stream(model=args.model or DEFAULT_MODEL, out=args.out, seconds=args.seconds or 20.0)
+        print(stream_markdown(result))
+        print(f"wrote {args.out / 'bench_stream.md'}, bench_stream.json and bench_stream.png")
 
 
 def _bench_infer(args) -> None:
@@ -231,6 +239,30 @@ def cmd_split(args) -> None:
         print(f"{split:<5}  " + "  ".join(f"{c:>16}" for c in cells))
 
 
+def cmd_stream(args) -> int:
+    """Run the streaming daemon until the source ends or SIGTERM."""
+    from acoustics.stream.daemon import DEFAULT_MODEL, StreamConfig, run_stream
+    from acoustics.stream.service import DEFAULT_PORT
+
+    http = None
+    if not args.no_http:
+        host, _, port = (args.http or f"127.0.0.1:{DEFAULT_PORT}").rpartition(":")
+        if not host or not port.isdigit():
+            raise CommandError(f"--http wants HOST:PORT (e.g. 127.0.0.1:{DEFAULT_PORT}), got {args.http!r}")
+        http = (host.strip("[]"), int(port))
+    channels = None
+    if args.channels not in (None, "all"):
+        try:
+            channels = tuple(int(c) for c in args.channels.split(","))
+        except ValueError:
+            raise CommandError(f"--channels wants 0-based numbers like 0,2 or 'all', got {args.channels!r}") from None
+    cfg = StreamConfig(model=args.model or DEFAULT_MODEL, source=args.source, out=args.out, fmt=args.format,
+                       in_channels=args.in_channels, in_rate=args.rate, channels=channels, hop_s=args.hop,
+                       http=http, threads=args.threads, providers=args.providers,
+                       allow_rejected=args.allow_rejected, raven=not args.no_raven, follow=not args.no_follow)
+    return run_stream(cfg)
+
+
 def cmd_demo(args) -> None:
     """Render, train, export and evaluate end to end."""
     _needs_torch("demo")
@@ -271,10 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     pv.set_defaults(func=cmd_preview)
 
     b = sub.add_parser("bench", help="benchmarks with ratios against a reference measured in the same run")
-    b.add_argument("what", choices=["synth", "train", "infer"],
+    b.add_argument("what", choices=["synth", "train", "infer", "stream"],
                    help="synth: render speed, × real time per core; train: training windows/s, compute-only vs "
                         "fed by the data loader; infer: the exported model in onnxruntime (fp32, fp16, int8) against "
-                        "PyTorch eager and librosa + torch, latency, × real time per core, cold start, RSS")
+                        "PyTorch eager and librosa + torch, latency, × real time per core, cold start, RSS; stream: 16 kHz "
+                        "channels one core scores in real time through the daemon's scorer, and detection latency")
     b.add_argument("--seconds", type=float, default=None,
                    help="synth: clip length, s (default 30); infer: test audio length, s (default 60)")
     b.add_argument("--repeats", type=int, default=3, help="synth: repeats; infer: timed passes over the audio")
@@ -287,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--batch-size", type=int, default=None, help="train: windows per step")
     b.add_argument("--steps", type=int, default=20, help="train: timed steps per measurement")
     b.add_argument("--run", type=Path, default=None, help="infer (required): the training run folder (torch checkpoint)")
-    b.add_argument("--model", type=Path, default=None, help="infer: fp32 ONNX file (default: export --run into --out)")
+    b.add_argument("--model", type=Path, default=None,
+                   help="infer: fp32 ONNX file (default: export --run into --out); stream: model (default: shipped)")
     b.add_argument("--fp16", type=Path, default=None,
                    help="infer: fp16 variant, for GPU providers (default: MODEL's <stem>.fp16.onnx when present, "
                         "else not measured)")
@@ -346,6 +380,32 @@ def build_parser() -> argparse.ArgumentParser:
                         "ones this onnxruntime lacks fall back to CPU with a log line")
     v.set_defaults(func=cmd_evaluate)
 
+    st = sub.add_parser("stream", help="streaming daemon: score a live source or recorder files, write contact events")
+    st.add_argument("model", type=Path, nargs="?", default=None,
+                    help="exported ONNX model (default: the shipped data/models/uwac-default.onnx)")
+    st.add_argument("--source", required=True,
+                    help="FILE, DIR (recorder folder: backlog, then new files; journal in --out), stdin, "
+                         "tcp:HOST:PORT (connect), tcp-listen:HOST:PORT, udp:HOST:PORT (4-byte big-endian "
+                         "sequence number + PCM per datagram)")
+    st.add_argument("--out", type=Path, default=Path("runs/stream"),
+                    help="events-*.jsonl, contacts.selections.txt (Raven) and the directory journal")
+    st.add_argument("--format", default="s16le", help="raw PCM (stdin/TCP/UDP): s16le, s24le, s32le or f32le")
+    st.add_argument("--rate", type=int, default=16000, help="raw PCM sample rate, Hz (resampled to the model's)")
+    st.add_argument("--in-channels", type=int, default=1, help="raw PCM interleaved channels")
+    st.add_argument("--channels", default=None, help="channels to score, 0-based (e.g. 0,2), or all (default)")
+    st.add_argument("--hop", type=float, default=None, help="seconds between windows (default: the model's)")
+    st.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (1 on a node)")
+    st.add_argument("--providers", default=None, help="execution providers: cpu (default), cuda, tensorrt, "
+                                                       "openvino, auto")
+    st.add_argument("--http", default=None, metavar="HOST:PORT",
+                    help="address of /healthz, /metrics and /contacts (default 127.0.0.1:9750; another host only "
+                         "when given here)")
+    st.add_argument("--no-http", action="store_true", help="no HTTP service")
+    st.add_argument("--no-raven", action="store_true", help="no Raven selection table")
+    st.add_argument("--no-follow", action="store_true", help="DIR: score the files there and stop")
+    st.add_argument("--allow-rejected", action="store_true", help="run a variant its quality gate rejected")
+    st.set_defaults(func=cmd_stream)
+
     c = sub.add_parser("card", help="markdown model card from a model's metadata and its `uwac evaluate` outputs")
     c.add_argument("model", type=Path)
     c.add_argument("--eval", type=Path, nargs="*", default=[], help="evaluation folders (synthetic and/or real clips)")
@@ -394,11 +454,11 @@ def main(argv: list[str] | None = None) -> int:
     from acoustics.manifest import ManifestError
 
     try:
-        args.func(args)
+        status = args.func(args)
     except (CommandError, AudioError, ModelError, ManifestError, FileNotFoundError, ValueError) as exc:
         print(f"uwac {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return int(status or 0)
 
 
 if __name__ == "__main__":

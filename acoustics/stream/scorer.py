@@ -13,6 +13,7 @@ window's time is ``position / sample_rate`` seconds of stream time and never the
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ class Hop:
     channels: tuple[int, ...]
     probabilities: np.ndarray
     logits: np.ndarray
+    compute_s: float = 0.0  # wall time of the onnxruntime call (s)
 
 
 class Scorer:
@@ -195,8 +197,10 @@ class Scorer:
         w = self.window
         start = self.position % w
         np.copyto(self.batch, self.ring[:, start:start + w])
+        t0 = time.perf_counter()
         self.session.run_with_iobinding(self.binding)
+        compute_s = time.perf_counter() - t0
         self.since_hop, self.scored = 0, True
         chans = self.chosen if self.chosen is not None else tuple(range(self.n_channels))
         on_hop(Hop(start_s=self.seconds(self.position - w), end_s=self.seconds(self.position), channels=chans,
-                   probabilities=self.probabilities, logits=self.logits))
+                   probabilities=self.probabilities, logits=self.logits, compute_s=compute_s))

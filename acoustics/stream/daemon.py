@@ -1,0 +1,390 @@
+"""``uwac stream``: a source thread feeding a bounded queue, one scoring loop, events on disk, HTTP on loopback.
+
+The source runs in its own thread and puts blocks on a bounded queue. A replayable source (file, directory)
+waits when the queue is full; a live one (stdin, TCP, UDP) cannot wait, so the oldest block is dropped,
+counted (``uwac_input_dropped_samples_total``) and turned into a gap, never silently lost. The main thread
+scores every block (:class:`~acoustics.stream.scorer.Scorer`), tracks contacts
+(:class:`~acoustics.stream.tracker.Tracker`) and writes each event fsync'd before the directory source's journal
+may move past its audio. SIGTERM/SIGINT drain the queue, end open contacts (reason ``shutdown``) and exit 0;
+SIGHUP reloads the model file: a file that fails to load or breaks the contract is refused and the old model
+keeps running.
+
+After a restart (SIGKILL, power loss) the journal replays audio from the last commit; events whose stream time
+is not after the last event on disk are already there and are not written again, and contacts the log shows
+open are ended first (reason ``restart``), so the log never holds a contact that never ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from acoustics.contract import ModelError, load_session
+from acoustics.stream import sources as src
+from acoustics.stream.blocks import Block
+from acoustics.stream.events import EventWriter, read_events
+from acoustics.stream.metrics import stream_metrics
+from acoustics.stream.raven import RavenTable
+from acoustics.stream.scorer import Hop, Scorer, StreamFormatError
+from acoustics.stream.service import HealthCheck, serve
+from acoustics.stream.tracker import Tracker, TrackerConfig, iso_utc
+
+log = logging.getLogger(__name__)
+
+LIVE_KINDS = ("stdin", "tcp", "tcp-listen", "udp")
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data" / "models" / "uwac-default.onnx"
+COMMIT_EVERY_S = 5.0
+DROP_LOG_EVERY_S = 10.0  # at most one "queue full" line per this many seconds (the counter has every frame)  # journal writes are fsync'd: every few seconds of audio, not every block
+
+
+@dataclass
+class StreamConfig:
+    """Everything ``uwac stream`` needs; the CLI fills it from flags, tests build it directly.
+
+    source: ``file:PATH`` (or a plain path to a file), ``dir:PATH`` (or a plain path to a folder), ``stdin``,
+    ``tcp:HOST:PORT`` (connect to a digitizer), ``tcp-listen:HOST:PORT``, ``udp:HOST:PORT`` (bind).
+    fmt / in_channels / in_rate: raw PCM format, channel count and sample rate (Hz) of stdin/TCP/UDP input.
+    channels: input channels to score (0-based; None: all). hop_s: hop override (s; None: the model's).
+    out: folder for events (JSON lines), the Raven table and the directory journal. http: (host, port) or
+    None for no HTTP; threads: onnxruntime intra-op threads; providers: execution providers.
+    queue_blocks: bound of the source → scorer queue. start_utc: UTC (epoch s) of stream time 0 when neither the
+    source nor the journal says (None: the wall clock when the first block arrives).
+    """
+
+    model: Path
+    source: str
+    out: Path
+    fmt: str = "s16le"
+    in_channels: int = 1
+    in_rate: int = 16000
+    channels: tuple[int, ...] | None = None
+    hop_s: float | None = None
+    http: tuple[str, int] | None = ("127.0.0.1", 9750)
+    threads: int = 1
+    providers: str | None = None
+    allow_rejected: bool = False
+    raven: bool = True
+    follow: bool = True
+    queue_blocks: int = 64
+    block_seconds: float = 1.0
+    start_utc: float | None = None
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+
+
+def source_kind(spec: str) -> tuple[str, str]:
+    """(kind, rest) of a source spec; a bare path is ``file`` or ``dir`` by what it names."""
+    for kind in ("file", "dir", "tcp-listen", "tcp", "udp"):
+        if spec.startswith(kind + ":"):
+            return kind, spec[len(kind) + 1:]
+    if spec in ("stdin", "-"):
+        return "stdin", ""
+    return ("dir" if Path(spec).is_dir() else "file"), spec
+
+
+def _host_port(rest: str, spec: str) -> tuple[str, int]:
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"source {spec!r}: expected HOST:PORT after the kind, e.g. tcp:192.168.1.20:5000")
+    return host.strip("[]"), int(port)
+
+
+def open_source(cfg: StreamConfig) -> src.Source:
+    """The source a spec names (see :class:`StreamConfig`); raises ``SourceError``/``ValueError`` with the reason."""
+    kind, rest = source_kind(cfg.source)
+    raw = {"fmt": cfg.fmt, "channels": cfg.in_channels, "sample_rate": cfg.in_rate}
+    if kind == "file":
+        return src.FileSource(rest, block_seconds=cfg.block_seconds)
+    if kind == "dir":
+        return src.DirectorySource(rest, journal=Path(cfg.out) / "journal.json", follow=cfg.follow,
+                                   block_seconds=cfg.block_seconds)
+    if kind == "stdin":
+        return src.StdinSource(**raw)
+    if kind == "tcp":
+        return src.TcpSource(connect=_host_port(rest, cfg.source), **raw)
+    if kind == "tcp-listen":
+        return src.TcpSource(listen=_host_port(rest, cfg.source), **raw)
+    return src.UdpSource(bind=_host_port(rest, cfg.source), **raw)
+
+
+class Daemon:
+    """One stream: the model, the source thread, the scoring loop, the event log and the HTTP service."""
+
+    def __init__(self, cfg: StreamConfig):
+        self.cfg = cfg
+        self.out = Path(cfg.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.session, self.info = load_session(cfg.model, threads=cfg.threads, providers=cfg.providers,
+                                               allow_rejected=cfg.allow_rejected)
+        self.live = source_kind(cfg.source)[0] in LIVE_KINDS
+        self.source = open_source(cfg)
+        hop = None if cfg.hop_s is None else int(round(cfg.hop_s * self.info.sample_rate))
+        self.scorer = Scorer(self.session, self.info, channels=cfg.channels, hop_samples=hop)
+        self.metrics = stream_metrics(self.info.classes)
+        self.health = HealthCheck(self.scorer.hop / self.info.sample_rate)
+        self.health.detail.update(model=str(cfg.model), source=cfg.source)
+        self.writer = EventWriter(self.out)
+        self.raven = RavenTable(self.out / "contacts.selections.txt", high_freq_hz=self.info.sample_rate / 2) \
+            if cfg.raven else None
+        self.replay_until = (self.writer.last_event or {}).get("time_s")  # events at or before it are on disk
+        self.recovered_open = self._open_in_log()
+        self.origin_utc: float | None = cfg.start_utc
+        self.tracker: Tracker | None = None
+        self.queue: queue.Queue = queue.Queue(maxsize=max(1, cfg.queue_blocks))
+        self.stopping = threading.Event()
+        self.reload_requested = threading.Event()
+        self.dropped_frames = 0  # frames dropped at the queue since the last block that went through (live only)
+        self._dropped_total, self._drop_logged_at = 0, -math.inf
+        self.source_error: BaseException | None = None
+        self._last_commit_s = -math.inf
+        self._audio_s = 0.0
+        self._busy_s = 0.0
+        self.service = None
+        if cfg.http is not None:
+            self.service = serve(self.metrics.registry, health=self.health, contacts=self._contacts,
+                                 host=cfg.http[0], port=cfg.http[1])
+
+    # -- set-up helpers ---------------------------------------------------------------------------------------
+
+    def _open_in_log(self) -> dict[str, dict]:
+        """Contacts started but not ended in the event log (a previous run was killed mid-contact)."""
+        open_: dict[str, dict] = {}
+        for event in read_events(self.out):
+            if event.get("type") == "contact_start":
+                open_[event["contact"]] = event
+            elif event.get("type") == "contact_end":
+                open_.pop(event.get("contact"), None)
+        return open_
+
+    def _contacts(self) -> dict:
+        return self.tracker.snapshot() if self.tracker is not None else {"open": [], "recent": []}
+
+    def _utc_of(self, t_s: float) -> float | None:
+        return None if self.origin_utc is None else self.origin_utc + t_s
+
+    def _start_stream(self, block: Block) -> None:
+        """First block: anchor stream time (its position) and UTC, then build the tracker."""
+        rate = self.info.sample_rate
+        self.scorer.position = int(round(block.position * rate / block.sample_rate))
+        t0 = block.position / block.sample_rate
+        if self.origin_utc is None:
+            self.origin_utc = (block.start_utc - t0) if block.start_utc is not None else time.time() - t0
+        n_channels = len(self.cfg.channels) if self.cfg.channels is not None else block.channels
+        chans = self.cfg.channels if self.cfg.channels is not None else tuple(range(n_channels))
+        self.tracker = Tracker(self.info.classes, hop_s=self.scorer.hop / rate,
+                               unknown_threshold=self.info.unknown_threshold, config=self.cfg.tracker,
+                               utc_of=self._utc_of, channels=chans)
+        for cid, start in self.recovered_open.items():
+            end = {"type": "contact_end", "contact": cid, "channel": start.get("channel"), "class": start.get("class"),
+                   "fine_class": start.get("fine_class"), "confidence": start.get("confidence"),
+                   "scores": start.get("scores"), "start_s": start.get("start_s"), "start_utc": start.get("start_utc"),
+                   "end_s": self.replay_until, "end_utc": iso_utc(self._utc_of(self.replay_until or t0)),
+                   "time_s": self.replay_until, "utc": iso_utc(self._utc_of(self.replay_until or t0)),
+                   "reason": "restart"}
+            self._emit(end, force=True)
+        self.recovered_open.clear()
+
+    # -- the source thread ------------------------------------------------------------------------------------
+
+    def _produce(self) -> None:
+        """Source thread: blocks onto the queue; live sources drop the oldest block when the queue is full."""
+        try:
+            for block in self.source.blocks():
+                if self.stopping.is_set():
+                    break
+                if not self.live:
+                    while not self.stopping.is_set():
+                        try:
+                            self.queue.put(block, timeout=0.25)
+                            break
+                        except queue.Full:
+                            continue
+                    continue
+                while True:
+                    try:
+                        self.queue.put_nowait(block)
+                        break
+                    except queue.Full:
+                        try:
+                            old = self.queue.get_nowait()
+                        except queue.Empty:
+                            continue
+                        self.dropped_frames += old.frames
+                        self.metrics.input_dropped.inc(old.frames)
+                        self._dropped_total += old.frames
+                        now = time.monotonic()
+                        if now - self._drop_logged_at >= DROP_LOG_EVERY_S:
+                            self._drop_logged_at = now
+                            log.warning("input queue full: %d frame(s) of %s dropped so far (reported as gaps); "
+                                        "scoring is slower than the input: use fewer channels or a faster model",
+                                        self._dropped_total, old.origin or "the source")
+        except Exception as exc:  # the loop reports it; a source failure must not die silently
+            self.source_error = exc
+            log.error("source %s failed: %s", self.cfg.source, exc)
+            self.health.fail(f"source failed: {exc}")
+        finally:
+            self.queue.put(None)  # end of stream
+
+    # -- the scoring loop -------------------------------------------------------------------------------------
+
+    def _emit(self, event: dict, *, force: bool = False) -> None:
+        """Write one event (fsync'd) unless a replay after restart already wrote it; update metrics and Raven."""
+        t = event.get("time_s")
+        if not force and self.replay_until is not None and t is not None and t <= self.replay_until:
+            return
+        self.writer.write(event)
+        kind = event.get("type")
+        if kind == "contact_start":
+            self.metrics.contacts.labels(str(event.get("class"))).inc()
+        elif kind == "contact_end" and self.raven is not None and event.get("end_s") is not None:
+            self.raven.add(event)
+        elif kind == "gap":
+            self.metrics.gaps.inc()
+        if self.tracker is not None:
+            self.metrics.open_contacts.set(self.tracker.open_contacts)
+
+    def _on_hop(self, hop: Hop) -> None:
+        t0 = time.perf_counter()
+        for event in self.tracker.update_many(hop.channels, hop.probabilities, hop.start_s, hop.end_s):
+            self._emit(event)
+        self.metrics.hops.inc()
+        self.metrics.hop_latency.observe(time.perf_counter() - t0 + hop.compute_s)
+        self.health.hop()
+
+    def _handle(self, block: Block) -> None:
+        """Score one block: gaps (source holes and queue drops) first, then windows."""
+        if self.tracker is None:
+            self._start_stream(block)
+        if self.dropped_frames:
+            block.gap_samples += self.dropped_frames
+            self.dropped_frames = 0
+        if block.gap_samples:
+            start_s = self.scorer.seconds(self.scorer.position)
+            end_s = start_s + block.gap_samples / block.sample_rate
+            for event in self.tracker.gap(None, start_s, end_s):
+                self._emit(event)
+        t0 = time.perf_counter()
+        try:
+            self.scorer.push(block, self._on_hop)
+        except StreamFormatError as exc:
+            self.metrics.input_malformed.inc()
+            log.error("%s; block skipped", exc)
+            return
+        busy = time.perf_counter() - t0
+        self._audio_s += block.frames / block.sample_rate
+        self._busy_s += busy
+        if self._busy_s > 0:
+            self.metrics.realtime_margin.set(self._audio_s / self._busy_s)
+        self._commit(block)
+
+    def _commit(self, block: Block) -> None:
+        """Tell a replayable source it may forget audio a window before the end of this block (journal)."""
+        end_s = (block.position + block.frames) / block.sample_rate
+        if end_s - self._last_commit_s < COMMIT_EVERY_S:
+            return
+        keep = int(math.ceil(self.info.window_seconds * block.sample_rate))
+        self.source.commit(max(0, block.position + block.frames - keep))
+        self._last_commit_s = end_s
+
+    def _sync_counters(self, seen: dict) -> None:
+        """Move the source's counters into the metrics (lost packets, malformed input, NaN samples)."""
+        c = self.source.counters
+        for key, metric in (("lost_packets", self.metrics.input_lost), ("malformed", self.metrics.input_malformed),
+                            ("nonfinite_samples", self.metrics.nonfinite)):
+            new = c.get(key, 0) - seen.get(key, 0)
+            if new > 0:
+                metric.inc(new)
+                seen[key] = c.get(key, 0)
+
+    def reload(self) -> bool:
+        """Swap in the model file again (SIGHUP). A bad file is refused and the running model kept."""
+        try:
+            session, info = load_session(self.cfg.model, threads=self.cfg.threads, providers=self.cfg.providers,
+                                         allow_rejected=self.cfg.allow_rejected)
+            if "ambient" not in info.classes:
+                raise ModelError(f"{self.cfg.model}: classes {list(info.classes)} lack 'ambient'")
+        except ModelError as exc:
+            self.metrics.model_reloads.labels("refused").inc()
+            log.error("model reload refused, the running model stays: %s", exc)
+            return False
+        flushed = self.scorer.set_session(session, info)
+        if flushed and self.tracker is not None:
+            for event in self.tracker.close_all("reload"):
+                self._emit(event)
+            self.tracker = None  # rebuilt on the next block with the new classes and hop
+        self.session, self.info = session, info
+        self.metrics.model_reloads.labels("ok").inc()
+        log.info("model reloaded from %s", self.cfg.model)
+        return True
+
+    def run(self) -> int:
+        """Run until the source ends or SIGTERM; returns the exit status (0, or 1 when the source failed)."""
+        producer = threading.Thread(target=self._produce, name="uwac-source", daemon=True)
+        producer.start()
+        self.metrics.up.set(1)
+        seen: dict = {}
+        try:
+            while True:
+                if self.reload_requested.is_set():
+                    self.reload_requested.clear()
+                    self.reload()
+                try:
+                    block = self.queue.get(timeout=0.25)
+                except queue.Empty:
+                    if self.stopping.is_set() and not producer.is_alive():
+                        break
+                    continue
+                if block is None:
+                    break
+                self._handle(block)
+                self._sync_counters(seen)
+        finally:
+            self.shutdown(producer)
+        return 1 if self.source_error is not None else 0
+
+    def request_stop(self, *_) -> None:
+        """SIGTERM/SIGINT: stop the source; the loop drains what is queued and ends open contacts."""
+        log.info("stopping: draining the queue and ending open contacts")
+        self.stopping.set()
+        self.source.close()
+
+    def request_reload(self, *_) -> None:
+        """SIGHUP: reload the model at the next loop turn."""
+        self.reload_requested.set()
+
+    def install_signals(self) -> None:
+        """SIGTERM/SIGINT stop, SIGHUP reloads (main thread only)."""
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, self.request_reload)
+
+    def shutdown(self, producer: threading.Thread | None = None) -> None:
+        """End open contacts, flush the journal, close the writer and the HTTP service."""
+        self.source.close()
+        if producer is not None:
+            producer.join(timeout=5.0)
+        if self.tracker is not None:
+            for event in self.tracker.close_all("shutdown"):
+                self._emit(event)
+        self.metrics.up.set(0)
+        self.writer.close()
+        if self.service is not None:
+            self.service.close()
+
+
+def run_stream(cfg: StreamConfig, *, install_signals: bool = True) -> int:
+    """Build the daemon, run it to the end of the stream or SIGTERM; returns the exit status."""
+    daemon = Daemon(cfg)
+    if install_signals:
+        daemon.install_signals()
+    where = daemon.service.url if daemon.service is not None else "no HTTP"
+    log.info("uwac stream: %s on %s (%d Hz, window %.2f s, hop %.2f s); events in %s; %s", cfg.model, cfg.source,
+             daemon.info.sample_rate, daemon.info.window_seconds, daemon.scorer.hop / daemon.info.sample_rate,
+             daemon.out, where)
+    return daemon.run()

@@ -1,0 +1,22 @@
+"""``uwac bench stream``: the capacity table and the latency figure are derived consistently and written."""
+
+import json
+
+from acoustics.stream.capacity import bench_stream, render_markdown
+from acoustics.stream.daemon import DEFAULT_MODEL
+
+
+def test_bench_stream_reports_capacity_and_latency(tmp_path):
+    result = bench_stream(model=DEFAULT_MODEL, out=tmp_path, channels=(1, 4), seconds=4.0, progress=False)
+    rows = result["capacity"]
+    assert [r["channels"] for r in rows] == [1, 4]
+    for r in rows:
+        assert r["audio_s"] == 4 and r["busy_s"] > 0
+        assert abs(r["x_real_time"] - r["audio_s"] / r["busy_s"]) < 0.01 * r["x_real_time"] + 0.01
+        assert r["keeps_up"] == (r["busy_s"] < r["audio_s"])
+    lat = result["latency"]
+    assert lat["class"] == "warship" and lat["false_contacts_before_onset"] == 0
+    assert 0 < lat["detection_latency_s"] < 30 and lat["decision_s"] > lat["reported_start_s"]
+    assert json.loads((tmp_path / "bench_stream.json").read_text())["goal_channels"] == 200
+    assert (tmp_path / "bench_stream.png").stat().st_size > 0
+    assert "detection latency" in render_markdown(result)
