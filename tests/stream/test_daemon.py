@@ -286,3 +286,20 @@ def test_an_hour_fast_forward_keeps_memory_steady(tmp_path):
     assert daemon.run() == 0
     assert daemon.health.hops >= 3590
     assert len(rss) == 2 and rss[1] - rss[0] < 16 * 1024  # KiB: under 16 MiB over 50 simulated minutes
+
+
+def test_a_gate_rejected_variant_is_refused_unless_allowed(scene, tmp_path):
+    import shutil
+
+    from export.quality_gate import read_props, write_variant
+
+    audio, _ = scene
+    sf.write(tmp_path / "s.wav", audio[: 5 * RATE], RATE, subtype="FLOAT")
+    model = tmp_path / "m.int8.onnx"
+    shutil.copy(DEFAULT_MODEL.with_name("uwac-default.int8.onnx"), model)
+    variant = json.loads(read_props(model)["uwac.variant"])
+    write_variant(model, {**variant, "status": "rejected"})
+    r = _uwac("stream", model, "--source", tmp_path / "s.wav", "--no-http", "--out", tmp_path / "o")
+    assert r.returncode == 2 and "--allow-rejected" in r.stderr.decode()
+    r = _uwac("stream", model, "--source", tmp_path / "s.wav", "--no-http", "--out", tmp_path / "o", "--allow-rejected")
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
