@@ -1,6 +1,6 @@
 """The streaming daemon (``uwac stream MODEL --source ...``) that runs for months on a sonar node.
 
-Sources (``sources.py``, raw PCM decoding in ``pcm.py``) yield :class:`~acoustics.stream.blocks.Block` s of
+Sources (``sources/``, raw PCM decoding in ``pcm.py``) yield :class:`~acoustics.stream.blocks.Block` s of
 float32 audio with their stream position; the scorer (``scorer.py``) resamples to the model's rate, keeps a
 ring buffer per channel and scores one window per hop with onnxruntime; the tracker (``tracker.py``) smooths
 scores with hysteresis into contact start/update/end events; ``events.py`` writes them as fsync'd JSON lines

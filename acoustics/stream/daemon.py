@@ -1,7 +1,7 @@
 """``uwac stream``: a source thread feeding a bounded queue, one scoring loop, events on disk, HTTP on loopback.
 
-The source runs in its own thread and puts blocks on a bounded queue. A replayable source (file, directory)
-waits when the queue is full; a live one (stdin, TCP, UDP) cannot wait, so the oldest block is dropped,
+The source runs in its own thread and puts blocks on a bounded queue. A file, a directory or stdin waits when
+the queue is full; a network source (TCP, UDP) cannot hold the sender back, so the oldest block is dropped,
 counted (``uwac_input_dropped_samples_total``) and turned into a gap, never silently lost. The main thread
 scores every block (:class:`~acoustics.stream.scorer.Scorer`), tracks contacts
 (:class:`~acoustics.stream.tracker.Tracker`) and writes each event fsync'd before the directory source's journal
@@ -33,11 +33,13 @@ from acoustics.stream.metrics import stream_metrics
 from acoustics.stream.raven import RavenTable
 from acoustics.stream.scorer import Hop, Scorer, StreamFormatError
 from acoustics.stream.service import HealthCheck, serve
-from acoustics.stream.tracker import Tracker, TrackerConfig, iso_utc
+from acoustics.stream.tracker import Tracker, TrackerConfig
 
 log = logging.getLogger(__name__)
 
-LIVE_KINDS = ("stdin", "tcp", "tcp-listen", "udp")
+# Network sources cannot pause the sender, so a full queue drops (counted, reported as a gap); files and stdin
+# wait instead (a pipe's writer blocks, so `cat rec.raw | uwac stream` loses nothing).
+LIVE_KINDS = ("tcp", "tcp-listen", "udp")
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data" / "models" / "uwac-default.onnx"
 COMMIT_EVERY_S = 5.0
 DROP_LOG_EVERY_S = 10.0  # at most one "queue full" line per this many seconds (the counter has every frame)  # journal writes are fsync'd: every few seconds of audio, not every block
@@ -131,7 +133,10 @@ class Daemon:
         self.writer = EventWriter(self.out)
         self.raven = RavenTable(self.out / "contacts.selections.txt", high_freq_hz=self.info.sample_rate / 2) \
             if cfg.raven else None
-        self.replay_until = (self.writer.last_event or {}).get("time_s")  # events at or before it are on disk
+        # A replayable source resumes its stream time from the journal (or the file's start), so after a restart
+        # events at or before the last one on disk are already there. A raw stream restarts its time at 0.
+        self.last_logged_s = (self.writer.last_event or {}).get("time_s")  # stream time of the last event on disk
+        self.replay_until = self.last_logged_s if source_kind(cfg.source)[0] in ("file", "dir") else None
         self.recovered_open = self._open_in_log()
         self.origin_utc: float | None = cfg.start_utc
         self.tracker: Tracker | None = None
@@ -170,8 +175,9 @@ class Daemon:
     def _start_stream(self, block: Block) -> None:
         """First block: anchor stream time (its position) and UTC, then build the tracker."""
         rate = self.info.sample_rate
-        self.scorer.position = int(round(block.position * rate / block.sample_rate))
-        t0 = block.position / block.sample_rate
+        before_gap = block.position - block.gap_samples  # the scorer adds the block's gap itself
+        self.scorer.position = int(round(before_gap * rate / block.sample_rate))
+        t0 = before_gap / block.sample_rate
         if self.origin_utc is None:
             self.origin_utc = (block.start_utc - t0) if block.start_utc is not None else time.time() - t0
         n_channels = len(self.cfg.channels) if self.cfg.channels is not None else block.channels
@@ -179,12 +185,12 @@ class Daemon:
         self.tracker = Tracker(self.info.classes, hop_s=self.scorer.hop / rate,
                                unknown_threshold=self.info.unknown_threshold, config=self.cfg.tracker,
                                utc_of=self._utc_of, channels=chans)
+        last_utc = (self.writer.last_event or {}).get("utc")  # the previous run's clock, not this run's
         for cid, start in self.recovered_open.items():
             end = {"type": "contact_end", "contact": cid, "channel": start.get("channel"), "class": start.get("class"),
                    "fine_class": start.get("fine_class"), "confidence": start.get("confidence"),
                    "scores": start.get("scores"), "start_s": start.get("start_s"), "start_utc": start.get("start_utc"),
-                   "end_s": self.replay_until, "end_utc": iso_utc(self._utc_of(self.replay_until or t0)),
-                   "time_s": self.replay_until, "utc": iso_utc(self._utc_of(self.replay_until or t0)),
+                   "end_s": self.last_logged_s, "end_utc": last_utc, "time_s": self.last_logged_s, "utc": last_utc,
                    "reason": "restart"}
             self._emit(end, force=True)
         self.recovered_open.clear()

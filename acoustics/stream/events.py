@@ -24,6 +24,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from acoustics.stream.durable import fsync_dir
+
 log = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
@@ -160,7 +162,7 @@ class EventWriter:
         self._size = os.fstat(self._fd).st_size
         self.path = path
         if created:
-            _fsync_dir(self.directory)
+            fsync_dir(self.directory)
             log.info("event log segment %s opened", path)
 
     def _prune(self) -> None:
@@ -171,7 +173,7 @@ class EventWriter:
                 log.info("event log segment %s deleted (keep=%d)", path, self.keep)
             except OSError as exc:
                 log.warning("could not delete old event segment %s: %s", path, exc)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
 
     def close(self) -> None:
         """Close the current segment (every written event is already on disk)."""
@@ -252,17 +254,3 @@ def _finite(obj):
     if isinstance(obj, (list, tuple)):
         return [_finite(v) for v in obj]
     return obj
-
-
-def _fsync_dir(directory: Path) -> None:
-    """fsync a directory so a created or deleted file name survives power loss (no-op where unsupported)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -303,3 +303,18 @@ def test_a_gate_rejected_variant_is_refused_unless_allowed(scene, tmp_path):
     assert r.returncode == 2 and "--allow-rejected" in r.stderr.decode()
     r = _uwac("stream", model, "--source", tmp_path / "s.wav", "--no-http", "--out", tmp_path / "o", "--allow-rejected")
     assert r.returncode == 0, r.stderr.decode()[-2000:]
+
+
+def test_a_live_stream_restarted_keeps_logging_with_its_new_stream_time(scene, tmp_path):
+    """Raw streams restart their stream time at 0; a second run into the same folder must still write its events
+    (replay suppression is for replayable sources only) and continue the sequence numbers."""
+    audio, _ = scene
+    raw = audio.astype("<f4").tobytes()
+    for _ in range(2):
+        r = _uwac("stream", "--source", "stdin", "--format", "f32le", "--rate", RATE, "--no-http", "--out", tmp_path,
+                  stdin=raw)
+        assert r.returncode == 0, r.stderr.decode()[-2000:]
+    events = list(read_events(tmp_path))
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    ends = contacts(events)
+    assert len(ends) == 2 and all(e["class"] == "warship" for e in ends)
