@@ -135,6 +135,8 @@ def cmd_train(args) -> None:
         cfg.baseline = False
     if args.ambient_bank:
         cfg.data.ambient_bank = [*cfg.data.ambient_bank, *map(str, args.ambient_bank)]
+    if args.exclude_fine:
+        cfg.data.exclude_fine_labels = list(dict.fromkeys([*cfg.data.exclude_fine_labels, *args.exclude_fine]))
     metrics = train(cfg=cfg, manifest=args.manifest, out=args.out, allow_leaky=args.allow_leaky_splits,
                     resume=args.resume)
     if not metrics:  # a DDP rank other than 0: rank 0 reports
@@ -169,12 +171,21 @@ def cmd_export(args) -> None:
 def cmd_evaluate(args) -> None:
     """Score an ONNX model on a manifest split."""
     from acoustics.evaluate import evaluate
+    from acoustics.report_html import headline_warning
 
     result = evaluate(model=args.model, manifest=args.manifest, out=args.out, split=args.split, threads=args.threads,
-                      baseline=args.baseline, allow_rejected=args.allow_rejected, providers=args.providers)
-    m = result["all"]
-    print(f"{result['recordings']} recordings: window macro-F1 {m['window']['macro_f1']:.3f}, "
-          f"recording macro-F1 {m['recording']['macro_f1']:.3f}; report in {args.out}")
+                      baseline=args.baseline, allow_rejected=args.allow_rejected, providers=args.providers,
+                      events=args.events, onset_tol_s=args.onset_tolerance, offset_tol_s=args.offset_tolerance,
+                      offset_tol_frac=args.offset_fraction)
+    m, protocol = result["all"], result["protocol"]
+    print(f"{protocol['title']}: split {result['split']}, {result['recordings']} recordings: window macro-F1 "
+          f"{m['window']['macro_f1']:.3f}, recording macro-F1 {m['recording']['macro_f1']:.3f}"
+          f"{headline_warning(protocol)}; report in {args.out / 'report.html'}")
+    ev = result.get("events")
+    if ev:
+        f1 = ev["micro"]["f1"]
+        print(f"event-level detection: {ev['true_events']} true, {ev['predicted_events']} predicted, F1 "
+              f"{'n/a' if f1 is None else f'{f1:.3f}'}{headline_warning(protocol)}")
     rw = result.get("real_world")
     if rw:
         nv, mer = rw["non_vessel"], rw["merchant"]
@@ -351,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-baseline", action="store_true", help="skip the scikit-learn baseline")
     t.add_argument("--ambient-bank", type=Path, nargs="+", default=None, metavar="MANIFEST",
                    help="add manifests whose ambient train rows are mixed into training windows (data.ambient_bank)")
+    t.add_argument("--exclude-fine", nargs="+", default=None, metavar="FINE",
+                   help="open-set check: keep these fine types (e.g. uuv) out of train and val; test keeps them "
+                        "(data.exclude_fine_labels)")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("export", help="export a run to ONNX under the model contract")
@@ -365,11 +379,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="int8: train-split windows used to calibrate activation ranges")
     e.set_defaults(func=cmd_export)
 
-    v = sub.add_parser("evaluate", help="score an ONNX model on a manifest split")
+    v = sub.add_parser("evaluate", help="score an ONNX model on a manifest split; report.html, metrics.json, plots")
     v.add_argument("model", type=Path)
-    v.add_argument("--manifest", required=True, type=Path)
+    v.add_argument("--manifest", required=True, type=Path,
+                   help="manifest CSV, or a folder holding manifest.csv (and events.csv), e.g. from `uwac synth --out`")
     v.add_argument("--out", required=True, type=Path)
-    v.add_argument("--split", default="test", help="train, val, test or all")
+    v.add_argument("--split", default=None,
+                   help="train, val, test or all (default: test when the manifest has splits, else all)")
+    v.add_argument("--events", type=Path, default=None,
+                   help="strong labels for event-level scores (default: events.csv beside the manifest, when there)")
+    v.add_argument("--onset-tolerance", type=float, default=5.0, metavar="S",
+                   help="event matching: largest onset difference, seconds (default 5)")
+    v.add_argument("--offset-tolerance", type=float, default=5.0, metavar="S",
+                   help="event matching: offset difference allowed, seconds, or --offset-fraction of the true "
+                        "duration when larger (default 5)")
+    v.add_argument("--offset-fraction", type=float, default=0.2, metavar="F",
+                   help="event matching: offset tolerance as a fraction of the true duration (default 0.2)")
     v.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     v.add_argument("--baseline", type=Path, default=None,
                    help="also score a run's baseline.joblib on the same rows and report it beside the model")

@@ -1,10 +1,19 @@
 """``uwac evaluate``: score an exported ONNX model on a manifest split, as it will run in the field.
 
 Runs the ONNX file through onnxruntime (never the torch module), one window per hop from the
-model's own metadata, and writes ``metrics.json`` (window and recording level, per class, and
-the same for the subset with SNR ≥ 0 dB when the manifest has an ``snr_db`` column),
-``scores.csv`` (every window's probabilities), ``report.md`` and confusion-matrix PNGs.
-Audio at another sample rate than the model's is resampled (soxr VHQ, logged once per rate).
+model's own metadata, and writes into the output folder:
+
+- ``metrics.json``: window and recording level, per class (and the same for the subset with SNR ≥ 0 dB when
+  the manifest has an ``snr_db`` column); the split protocol (:func:`evaluation_protocol`); breakdowns by SNR
+  band, range band, sea state and fine type (``acoustics.breakdowns``); calibration on the evaluated windows
+  (ECE, reliability bins) beside the model's stored temperature and validation ECE; one-vs-rest ROC AUC and
+  average precision per class; event-level detection scores when strong labels exist (``events.csv`` beside
+  the manifest, or ``events=``; ``acoustics.event_scores``);
+- ``scores.csv`` (every window's probabilities), ``events_predicted.csv`` (predicted segments, with events);
+- ``report.md`` and ``report.html`` (one self-contained page, ``acoustics.report_html``), and the PNGs.
+
+``manifest`` may be a folder holding ``manifest.csv`` (a rendered dataset or scene set), whose ``events.csv``
+is then used. Audio at another sample rate than the model's is resampled (soxr VHQ, logged once per rate).
 When the manifest has a ``category`` column (real clips, ``uwac adapt realclips``), ``metrics.json``
 gets a ``real_world`` block and ``report.md`` a real-world section: per category, how many clips the
 model calls a vessel, against the goals in :data:`REAL_WORLD_GOALS` (see :func:`real_world_table`).
@@ -14,14 +23,31 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from acoustics.audio_io import AudioError, read_span, resample
+from acoustics.breakdowns import breakdowns, calibration, roc_pr, roc_pr_curves
 from acoustics.contract import ModelInfo, load_session, run_batch
-from acoustics.manifest import read_manifest
+from acoustics.eval_plots import bands_png, fine_type_png, pr_png, reliability_png, roc_png
+from acoustics.event_scores import (
+    BACKGROUND,
+    MATCH_RULE,
+    OFFSET_TOL_FRAC,
+    OFFSET_TOL_S,
+    ONSET_TOL_S,
+    SEGMENT_RULE,
+    Event,
+    event_scores,
+    match_events,
+    merge_events,
+    read_events,
+    segments_from_windows,
+)
+from acoustics.manifest import PROTOCOL_TITLES, Row, manifest_fingerprint, read_manifest, split_protocol
 from acoustics.metrics import (
     aggregate_by_recording,
     classification_metrics,
@@ -29,7 +55,9 @@ from acoustics.metrics import (
     snr_of_rows,
     split_metrics,
 )
+from acoustics.openset import held_out_fine_labels, open_set_metrics, render_open_set
 from acoustics.plots import accuracy_vs_snr_png, confusion_png
+from acoustics.report_html import headline_warning, write_html
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +116,7 @@ def score_rows(session, info: ModelInfo, rows, *, batch_size: int = 32, progress
         for s in starts:
             pending_x.append(audio[s: s + info.window_samples])
             pending_meta.append({"recording_id": row.recording_id, "path": row.path, "label": row.label,
+                                 "fine_label": row.fine_label,
                                  "start_s": row.start_s + s / info.sample_rate, "extra": row.extra,
                                  "span": (row.path, row.start_s, row.end_s)})
             if len(pending_x) == batch_size:
@@ -229,22 +258,183 @@ def score_baseline(path: str | Path, rows, info: ModelInfo, *, progress: bool = 
     return split_metrics(probs, y, [r.recording_id for r in owners], snr_of_rows(owners), classes)
 
 
-def evaluate(*, model: str | Path, manifest: str | Path, out: str | Path, split: str = "test",
+IND_TITLE = "an independent set (no split assignments; not checked against the training data)"
+TRAINED_ON_TITLE = "LEAKY: the model's own training recordings are included; figures are not comparable"
+
+
+def evaluation_protocol(rows: list[Row], split: str, info: ModelInfo) -> dict:
+    """The held-out protocol of an evaluation: ``code`` (``VES``, ``REC``, ``LEAKY`` or ``IND``), ``title``, ``reason``,
+    ``leaky`` and ``training_manifest`` (whether ``rows`` are the model's own training manifest).
+
+    ``rows`` are the whole manifest's (every split). ``LEAKY`` when a recording is in two splits, or when the
+    manifest is the model's own training manifest (same fingerprint as ``uwac.training``) and the evaluated
+    rows include its train split (``split`` ``train`` or ``all``). ``IND`` when the manifest has no split
+    assignments at all (a fresh render, real clips): held out only if made apart from the training data.
+    Otherwise :func:`acoustics.manifest.split_protocol` of the rows (``VES`` vessel-, ``REC`` recording-disjoint).
+    """
+    sha = info.training.get("manifest_sha256")
+    own = bool(sha) and sha == manifest_fingerprint(rows)
+    if not any(r.split for r in rows):
+        return {"code": "IND", "title": IND_TITLE, "leaky": False, "training_manifest": own,
+                "reason": "the manifest has no split assignments"}
+    code = split_protocol(rows)
+    title = PROTOCOL_TITLES[code]
+    if code == "LEAKY":
+        reason = "a recording_id appears in more than one split"
+    elif own and split in ("train", "all"):
+        code, title = "LEAKY", TRAINED_ON_TITLE
+        reason = f"split {split!r} of the model's own training manifest includes the recordings it trained on"
+    elif own:
+        reason = (f"split {split!r} of the model's own training manifest, held out by {code}"
+                  + (" (validation: used for model selection and calibration, so optimistic)" if split == "val" else ""))
+    else:
+        why = "the fingerprint differs" if sha else "the model records no training-manifest fingerprint"
+        reason = (f"split {split!r} of a manifest not known to be the model's training manifest ({why}): its splits "
+                  f"are {code}, but whether the model trained on these recordings is not checked")
+    return {"code": code, "title": title, "leaky": code == "LEAKY", "training_manifest": own, "reason": reason}
+
+
+def resolve_inputs(manifest: str | Path, events: str | Path | None) -> tuple[Path, Path | None]:
+    """(manifest CSV, events CSV or None): a folder means ``DIR/manifest.csv``; events default to the
+    ``events.csv`` beside the manifest when it exists. An ``events`` path given but missing is an error."""
+    manifest = Path(manifest)
+    if manifest.is_dir():
+        if not (manifest / "manifest.csv").is_file():
+            raise FileNotFoundError(f"{manifest} is a folder without manifest.csv; pass a manifest CSV or a folder "
+                                    "rendered by `uwac synth --out DIR`")
+        manifest = manifest / "manifest.csv"
+    if events is not None:
+        events = Path(events)
+        if not events.is_file():
+            raise FileNotFoundError(f"events file {events} not found; `uwac synth --out DIR` writes DIR/events.csv")
+        return manifest, events
+    beside = manifest.parent / "events.csv"
+    return manifest, beside if beside.is_file() else None
+
+
+def score_events(session, info: ModelInfo, rows, records: list[dict], events_path: Path, classes: list[str], *,
+                 onset_tol_s: float = ONSET_TOL_S, offset_tol_s: float = OFFSET_TOL_S,
+                 offset_tol_frac: float = OFFSET_TOL_FRAC, progress: bool = True) -> tuple[dict, list[tuple[Event, bool]]]:
+    """Event-level scores of the evaluated recordings against the strong labels in ``events_path``.
+
+    Each recording is scored on one continuous window grid over its evaluated span (earliest start to latest
+    end, s): a recording with a single manifest row reuses that row's windows; one with several rows (a scene's
+    contact and ambient spans) is scored again as a whole, as the streaming daemon would hear it. True spans
+    are clipped to that extent. Returns (the ``events`` block of ``metrics.json``, the predicted segments with a matched flag).
+    Tolerances in seconds (``offset_tol_frac``: fraction of the true span's duration); see ``acoustics.event_scores``.
+    """
+    by_rec: dict[str, list] = {}
+    for r in rows:
+        by_rec.setdefault(r.recording_id, []).append(r)
+    scored: dict[str, list[dict]] = {}
+    for r in records:
+        scored.setdefault(r["recording_id"], []).append(r)
+    notes, whole, windows = [], [], {}
+    for rid, rs in by_rec.items():
+        if rid not in scored:
+            continue
+        if len({r.path for r in rs}) > 1:
+            notes.append(f"{rid}: rows in more than one file; left out of event scoring")
+            continue
+        if len(rs) == 1:
+            windows[rid] = scored[rid]
+        else:
+            whole.append(Row(rs[0].path, min(r.start_s for r in rs), max(r.end_s for r in rs), classes[0], "", rid))
+    if whole:
+        timeline, skipped = score_rows(session, info, whole, progress=progress)
+        notes += skipped
+        for r in timeline:
+            windows.setdefault(r["recording_id"], []).append(r)
+    extents = {rid: (min(r.start_s for r in by_rec[rid]), max(r.end_s for r in by_rec[rid])) for rid in windows}
+    truth_all = read_events(events_path)
+    truth = []
+    for e in truth_all:
+        if e.recording_id in extents:
+            lo, hi = extents[e.recording_id]
+            if min(e.end_s, hi) > max(e.start_s, lo):
+                truth.append(Event(e.recording_id, e.label, max(e.start_s, lo), min(e.end_s, hi)))
+    n_spans = len(truth)
+    vessel_rows = sum(r.label != BACKGROUND for rid in windows for r in by_rec[rid])
+    if vessel_rows and not truth:
+        notes.append(f"{events_path} has no span in the {len(windows)} evaluated recording(s), though {vessel_rows} of "
+                     "their rows are labelled vessels: is it this manifest's events file?")
+        log.warning("event scoring: %s", notes[-1])
+    truth = merge_events(truth)
+    predicted: list[Event] = []
+    for rid, ws in windows.items():
+        predicted += segments_from_windows([w["start_s"] for w in ws], [classes[int(np.argmax(w["probs"]))] for w in ws],
+                                           window_s=info.window_seconds, hop_s=info.hop_seconds, extent=extents[rid],
+                                           recording_id=rid)
+    foreground = [c for c in classes if c != BACKGROUND]
+    tol = {"onset_tol_s": onset_tol_s, "offset_tol_s": offset_tol_s, "offset_tol_frac": offset_tol_frac}
+    block = {"events_file": str(events_path), "segment_rule": SEGMENT_RULE, "match_rule": MATCH_RULE,
+             "onset_tolerance_s": onset_tol_s, "offset_tolerance_s": offset_tol_s,
+             "offset_tolerance_fraction": offset_tol_frac, "recordings": len(windows),
+             "true_spans": n_spans, "true_events": len(truth), "predicted_events": len(predicted), "notes": notes,
+             **event_scores(truth, predicted, foreground, **tol),
+             "onset_only": event_scores(truth, predicted, foreground, **{**tol, "offset_tol_s": math.inf})}
+    block["onset_only"].pop("per_class")
+    matched = {j for _, j in match_events(truth, predicted, **tol)}
+    return block, [(p, j in matched) for j, p in enumerate(predicted)]
+
+
+def write_plots(result: dict, records: list[dict], classes: list[str], out: Path, name: str) -> None:
+    """The PNGs of an evaluation into ``out`` (confusion, SNR, range, sea state, fine type, reliability, ROC, PR)."""
+    split = result["split"]
+    for level in ("window", "recording"):
+        m = result["all"][level]
+        if m is not None:
+            confusion_png(m["confusion"], classes, out / f"confusion_{level}.png",
+                          title=f"{name} on {split}: {level} level, macro-F1 {m['macro_f1']:.3f}")
+    if result.get("accuracy_by_snr"):
+        accuracy_vs_snr_png(result["accuracy_by_snr"], out / "accuracy_vs_snr.png",
+                            title=f"{name} on {split}: vessel recordings by SNR")
+    for key, field, xlabel in (("snr_bands", "band", "SNR band (vessel items; ambient joins every band)"),
+                               ("range_bands", "band", "horizontal CPA range (vessel items; ambient joins every band)"),
+                               ("sea_state", "value", "sea state")):
+        if result.get(key):
+            bands_png(result[key], out / f"{key}.png", key=field, xlabel=xlabel, title=f"{name} on {split}: by {key.replace('_bands', ' band').replace('_', ' ')}")
+    if result.get("fine_type", {}).get("window"):
+        fine_type_png(result["fine_type"]["window"], classes, out / "fine_type.png",
+                      title=f"{name} on {split}: windows of each fine type, by predicted class")
+    cal = result["calibration"]
+    reliability_png(cal["bins"], out / "reliability.png", ece=cal["ece"], n_bins=cal["n_bins"],
+                    title=f"{name} on {split}: {cal['windows']} windows")
+    probs = np.stack([r["probs"] for r in records]).astype(np.float64)
+    labels = np.asarray([classes.index(r["label"]) for r in records])
+    curves = roc_pr_curves(probs, labels, classes)
+    if curves:
+        per = result["roc_pr"]["per_class"]
+        roc_png(curves, per, out / "roc.png", title=f"{name} on {split}: one-vs-rest ROC, windows")
+        pr_png(curves, per, out / "pr.png", title=f"{name} on {split}: one-vs-rest precision-recall, windows")
+
+
+def evaluate(*, model: str | Path, manifest: str | Path, out: str | Path, split: str | None = None,
              threads: int = 1, progress: bool = True, baseline: str | Path | None = None,
-             allow_rejected: bool = False, providers: str | list[str] | None = None) -> dict:
+             allow_rejected: bool = False, providers: str | list[str] | None = None,
+             events: str | Path | None = None, onset_tol_s: float = ONSET_TOL_S, offset_tol_s: float = OFFSET_TOL_S,
+             offset_tol_frac: float = OFFSET_TOL_FRAC) -> dict:
     """Score ``model`` on ``split`` of ``manifest`` (``all`` for every row); write reports into ``out``.
 
-    ``baseline``: also score a run's ``baseline.joblib`` on the same rows and report it beside the model.
-    ``allow_rejected``: score a variant its quality gate rejected (refused otherwise, ``load_session``).
-    ``providers``: onnxruntime execution providers (``cpu``, ``cuda``, ``tensorrt``, ``openvino``, ``auto``); CPU
-    when the build lacks them, with a log line.
+    ``manifest``: a CSV, or a folder holding ``manifest.csv``. ``split`` None: ``test`` when the manifest has
+    split assignments, else ``all``. ``baseline``: also score a run's ``baseline.joblib`` on the same rows and
+    report it beside the model. ``allow_rejected``: score a variant its quality gate rejected (refused otherwise,
+    ``load_session``). ``providers``: onnxruntime execution providers (``cpu``, ``cuda``, ``tensorrt``,
+    ``openvino``, ``auto``); CPU when the build lacks them, with a log line. ``events``: strong labels (default:
+    ``events.csv`` beside the manifest, when there); ``onset_tol_s`` / ``offset_tol_s`` [s] and
+    ``offset_tol_frac`` (of the true duration) are the event-matching tolerances.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    manifest, events_path = resolve_inputs(manifest, events)
     session, info = load_session(model, threads=threads, allow_rejected=allow_rejected, providers=providers)
-    rows = read_manifest(manifest)
+    all_rows = read_manifest(manifest)
+    if split is None:
+        split = "test" if any(r.split for r in all_rows) else "all"
+        log.info("evaluating split %r of %s", split, manifest)
+    rows = all_rows
     if split != "all":
-        rows = [r for r in rows if r.split == split]
+        rows = [r for r in all_rows if r.split == split]
         if not rows:
             raise ValueError(f"{manifest}: no rows in split {split!r}; use --split all or split the manifest first")
     classes = list(info.classes)
@@ -255,16 +445,29 @@ def evaluate(*, model: str | Path, manifest: str | Path, out: str | Path, split:
     if not records:
         shown = "; ".join(skipped[:3]) + (" ..." if len(skipped) > 3 else "")
         raise ValueError(f"{manifest}: none of {len(rows)} span(s) in split {split!r} could be scored ({shown})")
-    result = {"model": str(model), "manifest": str(manifest), "split": split, "classes": classes,
+    protocol = evaluation_protocol(all_rows, split, info)
+    result = {"model": str(model), "manifest": str(manifest), "split": split, "protocol": protocol, "classes": classes,
               "windows": len(records), "recordings": len({r["recording_id"] for r in records}),
               "skipped": skipped, "all": metrics_for(records, classes)}
     if any("snr_db" in r["extra"] for r in records):
         result["snr_ge_0db"] = metrics_for([r for r in records if _snr_at_least(r, 0.0)], classes)
         result["accuracy_by_snr"] = accuracy_by_snr(records, classes)
         result["snr_bands"] = snr_bands_for(records, classes)
-        if result["accuracy_by_snr"]:
-            accuracy_vs_snr_png(result["accuracy_by_snr"], out / "accuracy_vs_snr.png",
-                                title=f"{Path(str(model)).name} on {split}: vessel recordings by SNR")
+    result.update(breakdowns(records, classes))
+    probs = np.stack([r["probs"] for r in records]).astype(np.float64)
+    labels = np.asarray([classes.index(r["label"]) for r in records])
+    result["calibration"] = calibration(probs, labels, info.calibration)
+    result["roc_pr"] = roc_pr(probs, labels, classes)
+    held = held_out_fine_labels(info)
+    if held:  # fine types the model never saw in training: do they come out unknown or ambient?
+        result["open_set"] = open_set_metrics(probs, [r["fine_label"] for r in records], labels, classes,
+                                              held_out=held, unknown_threshold=info.unknown_threshold,
+                                              recording_ids=[r["recording_id"] for r in records])
+    segments = []
+    if events_path is not None:
+        result["events"], segments = score_events(session, info, rows, records, events_path, classes,
+                                                  onset_tol_s=onset_tol_s, offset_tol_s=offset_tol_s,
+                                                  offset_tol_frac=offset_tol_frac, progress=progress)
     if baseline is not None:
         result["baseline"] = score_baseline(baseline, rows, info, progress=progress)
     if any("category" in r.extra for r in rows):
@@ -276,21 +479,28 @@ def evaluate(*, model: str | Path, manifest: str | Path, out: str | Path, split:
         for r in records:
             fh.write(f"{r['recording_id']},{r['start_s']:.3f},{r['label']},{classes[int(np.argmax(r['probs']))]},"
                      + ",".join(f"{p:.6f}" for p in r["probs"]) + "\n")
-    for level in ("window", "recording"):
-        m = result["all"][level]
-        if m is not None:
-            confusion_png(m["confusion"], classes, out / f"confusion_{level}.png",
-                          title=f"{Path(str(model)).name} on {split}: {level} level, macro-F1 {m['macro_f1']:.3f}")
+    if events_path is not None:
+        with (out / "events_predicted.csv").open("w") as fh:
+            fh.write("recording_id,label,start_s,end_s,matched\n")
+            fh.writelines(f"{p.recording_id},{p.label},{p.start_s:.3f},{p.end_s:.3f},{int(ok)}\n" for p, ok in segments)
+    write_plots(result, records, classes, out, Path(str(model)).name)
     (out / "report.md").write_text(render_report(result))
+    write_html(result, out)
     return result
 
 
 def render_report(result: dict) -> str:
-    """A short markdown summary of ``metrics.json``."""
-    lines = [f"# uwac evaluation: {Path(result['model']).name}", "",
-             f"split `{result['split']}`: {result['recordings']} recordings, {result['windows']} windows; "
-             f"{len(result['skipped'])} span(s) skipped", "",
-             "| subset | level | accuracy | macro-F1 | n |", "|---|---|---:|---:|---:|"]
+    """A short markdown summary of ``metrics.json`` (``report.html`` has every section and figure)."""
+    protocol = result.get("protocol") or {"title": "protocol not recorded"}
+    warn = headline_warning(protocol)
+    a = result["all"]
+    lines = [f"# uwac evaluation: {Path(result['model']).name} on {protocol['title']}", ""]
+    if a["window"] and a["recording"]:
+        lines += [f"**Macro-F1 {a['window']['macro_f1']:.3f} per window, {a['recording']['macro_f1']:.3f} per "
+                  f"recording{warn}.**", ""]
+    lines += [f"split `{result['split']}`: {result['recordings']} recordings, {result['windows']} windows; "
+              f"{len(result['skipped'])} span(s) skipped" + (f"; protocol: {protocol['reason']}" if protocol.get("reason") else ""), "",
+              "| subset | level | accuracy | macro-F1 | n |", "|---|---|---:|---:|---:|"]
     for subset in ("all", "snr_ge_0db"):
         for level in ("window", "recording"):
             m = (result.get(subset) or {}).get(level)
@@ -319,13 +529,43 @@ def render_report(result: dict) -> str:
             cells += [b_bands[lvl][i] for lvl in ("recording", "window")] if b_bands else [{}, {}]
             lines.append(f"| {band['band']} | {band['vessel_items']} | "
                          + " | ".join("–" if c.get("macro_f1") is None else f"{c['macro_f1']:.3f}" for c in cells) + " |")
-    lines += ["", "![window confusion](confusion_window.png) ![recording confusion](confusion_recording.png)"]
+    lines += ["", *_summary_lines(result), "",
+              "![window confusion](confusion_window.png) ![recording confusion](confusion_recording.png)"]
     if result.get("accuracy_by_snr"):
         lines.append("![accuracy vs SNR](accuracy_vs_snr.png)")
+    lines += ["", "Every breakdown, the reliability diagram, ROC/PR curves and event-level scores: `report.html`."]
+    if result.get("open_set"):
+        lines += ["", *render_open_set(result["open_set"])]
     if result.get("real_world"):
         lines += ["", *render_real_world(result["real_world"])]
     lines.append("")
     return "\n".join(lines)
+
+
+def _summary_lines(result: dict) -> list[str]:
+    """Markdown bullets: calibration, ROC/PR and event-level scores, where present."""
+    out = []
+    cal = result.get("calibration")
+    if cal:
+        stored = cal["model"]
+        t = stored.get("temperature")
+        out.append(f"- calibration: ECE {cal['ece']:.3f} on these {cal['windows']} windows"
+                   + (f" ({cal['ece_without_temperature']:.3f} without the temperature)" if cal.get("ece_without_temperature") is not None else "")
+                   + (f"; model temperature {t:.3f}, validation ECE {stored['val_ece_before']:.3f} before, "
+                      f"{stored['val_ece_after']:.3f} after" if t is not None and stored.get("val_ece_after") is not None
+                      else "; the model stores no temperature scaling"))
+    roc = result.get("roc_pr")
+    if roc and roc["macro_roc_auc"] is not None:
+        out.append(f"- one-vs-rest ROC AUC (windows), mean over classes {roc['macro_roc_auc']:.3f}: "
+                   + ", ".join(f"{c} {v['roc_auc']:.3f}" for c, v in roc["per_class"].items() if v["roc_auc"] is not None))
+    ev = result.get("events")
+    if ev:
+        f1 = ev["micro"]["f1"]
+        out.append(f"- event-level detection ({ev['true_events']} true events, {ev['predicted_events']} predicted, onset "
+                   f"±{ev['onset_tolerance_s']:g} s, offset ±max({ev['offset_tolerance_s']:g} s, "
+                   f"{100 * ev['offset_tolerance_fraction']:.0f} %)): F1 " + ("n/a" if f1 is None else f"{f1:.3f}")
+                   + f" (TP {ev['micro']['tp']}, FP {ev['micro']['fp']}, FN {ev['micro']['fn']})")
+    return out
 
 
 def _pct(share: float | None) -> str:

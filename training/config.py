@@ -37,7 +37,11 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    """Windowing (seconds) and the recording-level split used when the manifest has none."""
+    """Windowing (seconds) and the recording-level split used when the manifest has none.
+
+    ``exclude_fine_labels``: fine types (manifest ``fine_label``) held out for an open-set check: every
+    train or val recording holding one is dropped, test keeps them (``training.data.hold_out_fine``).
+    """
 
     window_seconds: float = 3.0
     hop_seconds: float = 1.0
@@ -47,6 +51,7 @@ class DataConfig:
     workers: int = 0               # DataLoader worker processes (0 = in the training process)
     cache_dir: str | None = None   # resampled-span cache; None = $UWAC_CACHE or ~/.cache/uwac/spans
     ambient_bank: list[str] = field(default_factory=list)  # extra manifests whose ambient rows are mixed in
+    exclude_fine_labels: list[str] = field(default_factory=list)  # fine types kept out of train and val (open set)
 
 
 @dataclass
@@ -131,6 +136,9 @@ class TrainConfig:
             raise ValueError(f"model.size={self.model.size!r}; choose small or base")
         if self.optim.amp not in ("auto", "off", "bf16", "fp16"):
             raise ValueError(f"optim.amp={self.optim.amp!r}; choose auto, off, bf16 or fp16")
+        held = self.data.exclude_fine_labels
+        if not isinstance(held, list) or not all(isinstance(f, str) and f.strip() for f in held) or len(set(held)) != len(held):
+            raise ValueError(f"data.exclude_fine_labels must be a list of distinct fine-type names, got {held!r}")
         aug = self.augment
         for name in ("snr_db", "gain_db", "speed"):
             lo_hi = getattr(aug, name)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from acoustics.audio_io import AudioError
 from acoustics.manifest import Row
 from acoustics.span_cache import span_audio
+from acoustics.taxonomy import FINE_TYPES
 from training.augment import augment_window
 from training.config import TrainConfig
 
@@ -75,6 +76,48 @@ def load_split(rows: list[Row], cfg: TrainConfig, *, desc: str = "", cache_dir: 
         out.rows.append(r)
     out.labels = np.asarray(labels, dtype=np.int64)
     return out
+
+
+def hold_out_fine(rows: list[Row], exclude: list[str]) -> tuple[list[Row], dict]:
+    """Rows without any train or val recording that holds one of the ``exclude`` fine types; test rows all stay.
+
+    Whole recordings go (every row sharing the ``recording_id``), so a held-out vessel heard in a
+    neighbouring span of a scene cannot reach the weights, the temperature or the ``unknown`` threshold.
+    Returns (kept rows, summary: per split the rows and recordings dropped, test rows and recordings of
+    the held-out types, classes left without train or val rows). A name found in no row is an error.
+    """
+    if not exclude:
+        return rows, {}
+    held = set(exclude)
+    present = {r.fine_label for r in rows}
+    missing = [f for f in exclude if f not in present]
+    if missing:
+        known = "; ".join(f"{c}: {', '.join(f)}" for c, f in FINE_TYPES.items())
+        raise ValueError(f"data.exclude_fine_labels: {', '.join(map(repr, missing))} is the fine_label of no manifest row; "
+                         f"uwac's fine types are {known}; this manifest has {', '.join(sorted(present))}")
+    tainted = {r.recording_id for r in rows if r.split in ("train", "val") and r.fine_label in held}
+    kept = [r for r in rows if r.split == "test" or r.recording_id not in tainted]
+    summary: dict = {"fine_labels": list(exclude), "dropped": {}, "test": {}, "classes_lost": {}}
+    for split in ("train", "val"):
+        gone = [r for r in rows if r.split == split and r.recording_id in tainted]
+        summary["dropped"][split] = {"rows": len(gone), "recordings": len({r.recording_id for r in gone})}
+        before = {r.label for r in rows if r.split == split}
+        after = {r.label for r in kept if r.split == split}
+        summary["classes_lost"][split] = sorted(before - after)
+    test = [r for r in rows if r.split == "test" and r.fine_label in held]
+    summary["test"] = {"rows": len(test), "recordings": len({r.recording_id for r in test}),
+                       "by_fine": {f: sum(r.fine_label == f for r in test) for f in exclude}}
+    return kept, summary
+
+
+def describe_hold_out(summary: dict) -> str:
+    """One log line saying what ``hold_out_fine`` removed and what test keeps for the open-set check."""
+    d, t = summary["dropped"], summary["test"]
+    return (f"open-set hold-out (data.exclude_fine_labels): {', '.join(summary['fine_labels'])} kept out of training, "
+            f"validation and calibration: dropped {d['train']['recordings']} train recording(s) "
+            f"({d['train']['rows']} rows) and {d['val']['recordings']} val recording(s) ({d['val']['rows']} rows); "
+            f"test keeps {t['rows']} row(s) in {t['recordings']} recording(s) of them "
+            f"({', '.join(f'{f}: {n}' for f, n in t['by_fine'].items())})")
 
 
 def epoch_rng(seed: int, epoch: int, *stream: int) -> np.random.Generator:

@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,10 @@ from training.data import (
     TrainWindows,
     ambient_bank,
     ambient_sampler,
+    describe_hold_out,
     epoch_rng,
     epoch_windows,
+    hold_out_fine,
     load_split,
     rank_positions,
 )
@@ -70,7 +73,8 @@ def prepare_splits(manifest: str | Path, cfg: TrainConfig, *, allow_leaky: bool 
     """Rows with splits: the manifest's own when every row has one, else split by recording here.
 
     Returns (rows, leaky). A manifest whose splits share a ``recording_id`` is refused unless
-    ``allow_leaky``; then the run is marked leaky in its metrics.
+    ``allow_leaky``; then the run is marked leaky in its metrics. Train and val recordings holding a
+    ``data.exclude_fine_labels`` type are dropped here (test keeps them), so nothing downstream sees them.
     """
     rows = read_manifest(manifest)
     have = {r.split for r in rows}
@@ -88,19 +92,32 @@ def prepare_splits(manifest: str | Path, cfg: TrainConfig, *, allow_leaky: bool 
                                 "--allow-leaky-splits only to reproduce a leaky protocol") from None
         log.warning("LEAKY SPLITS: %s; results will be marked leaky", exc)
         leaky = True
+    rows, held = hold_out_fine(rows, cfg.data.exclude_fine_labels)
+    if held:
+        log.info("%s", describe_hold_out(held))
+        if not held["test"]["rows"]:
+            log.warning("no test rows of the held-out fine type(s) %s: the open-set check will have nothing to measure",
+                        ", ".join(held["fine_labels"]))
+        for split, lost in held["classes_lost"].items():
+            if lost:
+                log.warning("holding out %s leaves no %s rows of class(es) %s", ", ".join(held["fine_labels"]), split,
+                            ", ".join(lost))
     for split in ("train", "val"):
         if not any(r.split == split for r in rows):
-            raise ManifestError(f"{manifest}: no rows in the {split!r} split; need train and val recordings")
+            raise ManifestError(f"{manifest}: no rows in the {split!r} split; need train and val recordings"
+                                + (" (after data.exclude_fine_labels)" if held else ""))
     return rows, leaky
 
 
-def bank_rows(paths: list[str], rows: list[Row]) -> list[Row]:
-    """Ambient rows of the ``data.ambient_bank`` manifests, minus any recording in this run's val or test split."""
+def bank_rows(paths: list[str], rows: list[Row], *, exclude_fine: Collection[str] = ()) -> list[Row]:
+    """Ambient rows of the ``data.ambient_bank`` manifests, minus any recording in this run's val or test split
+    and any row of an ``exclude_fine`` (held-out) fine type."""
     held_out = {r.recording_id for r in rows if r.split in ("val", "test")}
     out = []
     for path in paths:
         for r in read_manifest(path):
-            if r.label == "ambient" and r.recording_id not in held_out and r.split in ("", "train"):
+            if (r.label == "ambient" and r.recording_id not in held_out and r.split in ("", "train")
+                    and r.fine_label not in exclude_fine):
                 out.append(r)
     return out
 
@@ -305,7 +322,8 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
         distributed.barrier(info)
     split_data = {s: load_split([r for r in rows if r.split == s], cfg, desc=s, cache_dir=cfg.data.cache_dir)
                   for s in ("train", "val", "test")}
-    extra = load_split(bank_rows(cfg.data.ambient_bank, rows), cfg, desc="ambient bank", cache_dir=cfg.data.cache_dir)
+    extra = load_split(bank_rows(cfg.data.ambient_bank, rows, exclude_fine=cfg.data.exclude_fine_labels), cfg,
+                       desc="ambient bank", cache_dir=cfg.data.cache_dir)
     if info.main:
         distributed.barrier(info)
     skipped = [m for s in (*split_data.values(), extra) for m in s.skipped]
@@ -437,6 +455,7 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
         "manifest_sha256": fingerprint,
         "spans": {s: len(d.spans) for s, d in split_data.items()},
         "ambient_bank_spans": len(bank),
+        "held_out_fine_labels": list(cfg.data.exclude_fine_labels),  # open-set check: absent from train and val
         "skipped": skipped,
         "calibration": calibration,
         "val": best_state["metrics"]["val"],
