@@ -79,7 +79,11 @@ def card_markdown(model: str | Path, evaluations: list[dict]) -> str:
 
 def _evaluation_section(ev: dict) -> list[str]:
     """Card lines for one ``uwac evaluate`` result: synthetic scores by SNR band, or the real-world table."""
-    out = [f"## Evaluation: `{Path(ev['manifest']).name}`, split {ev['split']} ({ev['recordings']} recordings)", ""]
+    protocol = ev.get("protocol") or {}
+    where = f"; {protocol['title']}" if protocol.get("title") else ""
+    warn = " — LEAKY split: figures are optimistic and not comparable" if protocol.get("leaky") else ""
+    out = [f"## Evaluation: `{Path(ev['manifest']).name}`, split {ev['split']} ({ev['recordings']} recordings"
+           f"{where}){warn}", ""]
     if ev.get("real_world"):
         rw = ev["real_world"]
         out += ["Real hydrophone clips never trained on. A clip is called a vessel when its mean probability's top "
@@ -107,7 +111,45 @@ def _evaluation_section(ev: dict) -> list[str]:
     if bands:
         out += ["", "| SNR band | vessel recordings | recording macro-F1 |", "|---|---:|---:|"]
         out += [f"| {b['band']} | {b['vessel_items']} | {_f(b['macro_f1'])} |" for b in bands]
-    return out + [""]
+    return out + [""] + _conditions(ev)
+
+
+def _conditions(ev: dict) -> list[str]:
+    """Card lines for the other conditions ``uwac evaluate`` measured: range, sea state, fine type, calibration on
+    the evaluated split, ROC/PR, open-set behaviour (each only when present)."""
+    out = []
+    rng = (ev.get("range_bands") or {}).get("recording", [])
+    if rng:
+        out += ["| range (CPA) | vessel recordings | recording macro-F1 |", "|---|---:|---:|"]
+        out += [f"| {b['band']} | {b['vessel_items']} | {_f(b['macro_f1'])} |" for b in rng if b.get("vessel_items")]
+        out.append("")
+    sea = (ev.get("sea_state") or {}).get("recording", [])
+    if sea:
+        out += ["| sea state | recordings | accuracy | macro-F1 |", "|---|---:|---:|---:|"]
+        out += [f"| {b['value']} | {b['items']} | {_f(b['accuracy'])} | {_f(b['macro_f1'])} |" for b in sea]
+        out.append("")
+    fine = (ev.get("fine_type") or {}).get("recording", [])
+    if fine:
+        out += ["| fine type | class | recordings | recall |", "|---|---|---:|---:|"]
+        out += [f"| {b['fine_label']} | {b['label']} | {b['items']} | {_f(b['recall'])} |" for b in fine]
+        out.append("")
+    cal, roc = ev.get("calibration") or {}, ev.get("roc_pr") or {}
+    facts = []
+    if cal.get("ece") is not None:
+        facts.append(f"expected calibration error {_f(cal['ece'])} over {cal.get('windows')} windows")
+    if roc.get("macro_roc_auc") is not None:
+        facts.append(f"one-vs-rest ROC AUC {_f(roc['macro_roc_auc'])} and average precision "
+                     f"{_f(roc.get('macro_average_precision'))} (means over classes)")
+    if facts:
+        out += ["- " + "; ".join(facts), ""]
+    open_set = ev.get("open_set")
+    if open_set and open_set["window"]["n_held_out"]:
+        held = open_set["window"]["held_out"]
+        out += [f"- open set ({', '.join(open_set['held_out'])} held out of training): held-out windows called "
+                f"unknown {_f(held['unknown'], True)}, ambient {_f(held['ambient'], True)}, their class "
+                f"{_f(held['true_class'], True)}, a wrong vessel class {_f(held['wrong_vessel'], True)}; AUROC "
+                f"{_f(open_set['window']['auroc'])}", ""]
+    return out
 
 
 def write_card(*, model: str | Path, evaluations: list[str | Path], out: str | Path) -> Path:

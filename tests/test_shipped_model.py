@@ -37,6 +37,8 @@ def test_shipped_card_matches_the_metadata():
     header = card_markdown(MODEL, []).split("## Known limits")[0]
     assert card.startswith(header)
     assert "## Evaluation" in card and "Real hydrophone clips" in card
+    assert "recording-disjoint" in card  # the split protocol beside every evaluation
+    assert "| range (CPA) |" in card and "| sea state |" in card and "| fine type |" in card and "ROC AUC" in card
 
 
 def test_shipped_int8_passed_its_gate_against_this_fp32_file():
