@@ -184,8 +184,10 @@ def cmd_evaluate(args) -> None:
     ev = result.get("events")
     if ev:
         f1 = ev["micro"]["f1"]
-        print(f"event-level detection: {ev['true_events']} true, {ev['predicted_events']} predicted, F1 "
-              f"{'n/a' if f1 is None else f'{f1:.3f}'}{headline_warning(protocol)}")
+        cf1 = ev["contacts"]["micro"]["f1"]
+        print(f"event-level detection: {ev['true_events']} true, {ev['predicted_events']} window segments, F1 "
+              f"{'n/a' if f1 is None else f'{f1:.3f}'}; {ev['contacts']['predicted_events']} daemon contacts, F1 "
+              f"{'n/a' if cf1 is None else f'{cf1:.3f}'}{headline_warning(protocol)}")
     rw = result.get("real_world")
     if rw:
         nv, mer = rw["non_vessel"], rw["merchant"]

@@ -374,8 +374,27 @@ def score_events(session, info: ModelInfo, rows, records: list[dict], events_pat
              **event_scores(truth, predicted, foreground, **tol),
              "onset_only": event_scores(truth, predicted, foreground, **{**tol, "offset_tol_s": math.inf})}
     block["onset_only"].pop("per_class")
+    contacts = [c for rid, ws in windows.items() for c in tracker_contacts(ws, info, classes, rid)]
+    block["contacts"] = {"rule": "contacts of the streaming daemon's tracker (acoustics.stream.tracker: smoothing "
+                                 "and hysteresis, its defaults) over the same windows",
+                         "predicted_events": len(contacts), **event_scores(truth, contacts, foreground, **tol)}
     matched = {j for _, j in match_events(truth, predicted, **tol)}
     return block, [(p, j in matched) for j, p in enumerate(predicted)]
+
+
+def tracker_contacts(windows: list[dict], info: ModelInfo, classes: list[str], recording_id: str) -> list[Event]:
+    """The contacts ``uwac stream`` would report for one recording's windows (in time order), as events: the
+    daemon's tracker fed each window's probabilities, open contacts ended at the last window."""
+    from acoustics.stream.tracker import Tracker
+
+    tracker = Tracker(classes, hop_s=info.hop_seconds, unknown_threshold=info.unknown_threshold)
+    ended = []
+    for w in sorted(windows, key=lambda w: w["start_s"]):
+        probs = np.asarray(w["probs"], dtype=np.float32)
+        ended += tracker.update(0, probs, w["start_s"], w["start_s"] + info.window_seconds)
+    ended += tracker.close_all("end of recording")
+    return [Event(recording_id, e["class"], e["start_s"], e["end_s"]) for e in ended
+            if e["type"] == "contact_end" and e.get("end_s") is not None]
 
 
 def write_plots(result: dict, records: list[dict], classes: list[str], out: Path, name: str) -> None:
@@ -565,6 +584,12 @@ def _summary_lines(result: dict) -> list[str]:
                    f"±{ev['onset_tolerance_s']:g} s, offset ±max({ev['offset_tolerance_s']:g} s, "
                    f"{100 * ev['offset_tolerance_fraction']:.0f} %)): F1 " + ("n/a" if f1 is None else f"{f1:.3f}")
                    + f" (TP {ev['micro']['tp']}, FP {ev['micro']['fp']}, FN {ev['micro']['fn']})")
+        ct = ev.get("contacts")
+        if ct:
+            cf1 = ct["micro"]["f1"]
+            out.append(f"- the daemon's contacts (tracker with smoothing and hysteresis over the same windows): "
+                       f"{ct['predicted_events']} predicted, F1 " + ("n/a" if cf1 is None else f"{cf1:.3f}")
+                       + f" (TP {ct['micro']['tp']}, FP {ct['micro']['fp']}, FN {ct['micro']['fn']})")
     return out
 
 

@@ -165,13 +165,19 @@ def _events(result: dict, warn: str) -> list[str]:
                  _f(mi["precision"]), _f(mi["recall"]), _f(mi["f1"])])
     rows.append(["all, onset only", ev["true_events"], ev["predicted_events"], on["tp"], on["fp"], on["fn"],
                  _f(on["precision"]), _f(on["recall"]), _f(on["f1"])])
+    ct = ev.get("contacts")
+    if ct:
+        cm = ct["micro"]
+        rows.append(["all, daemon contacts", ev["true_events"], ct["predicted_events"], cm["tp"], cm["fp"], cm["fn"],
+                     _f(cm["precision"]), _f(cm["recall"]), _f(cm["f1"])])
     notes = "".join(f"<li>{_e(n)}</li>" for n in ev.get("notes", [])[:20])
     return ["<h2>Event-level detection (strong labels)</h2>",
             f'<p class="note">True events from {_e(ev["events_file"])}: {ev["true_spans"]} contact spans over '
             f'{ev["recordings"]} recordings, {ev["true_events"]} after merging same-class overlaps. Segments: '
             f'{_e(ev["segment_rule"])}. Match: {_e(ev["match_rule"])}; onset tolerance {ev["onset_tolerance_s"]:g} s, '
             f'offset tolerance max({ev["offset_tolerance_s"]:g} s, {100 * ev["offset_tolerance_fraction"]:.0f} % of the '
-            "true duration). Predicted segments with their match flag: events_predicted.csv.</p>",
+            "true duration). Predicted segments with their match flag: events_predicted.csv. The last row scores "
+            "the contacts the streaming daemon would report (its tracker over the same windows).</p>",
             _table(["class", "true", "predicted", "TP", "FP", "FN", "precision", "recall", "F1"], rows),
             f"<p>Macro-F1 over classes with true events: {_f(ev['macro_f1'])}{warn}</p>",
             f"<ul>{notes}</ul>" if notes else ""]

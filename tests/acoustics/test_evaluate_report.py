@@ -219,6 +219,9 @@ def test_scene_folder_end_to_end(scene_set, tmp_path):
     assert ev["recordings"] == 3 and ev["true_spans"] == 4 and ev["true_events"] == 3  # the two merchants merge
     assert ev["micro"]["tp"] + ev["micro"]["fn"] == ev["true_events"]
     assert ev["micro"]["tp"] + ev["micro"]["fp"] == ev["predicted_events"]
+    ct = ev["contacts"]  # what the daemon's tracker would report over the same windows
+    assert ct["micro"]["tp"] + ct["micro"]["fn"] == ev["true_events"]
+    assert ct["micro"]["tp"] + ct["micro"]["fp"] == ct["predicted_events"]
     with (tmp_path / "e" / "events_predicted.csv").open() as fh:
         segs = list(csv.DictReader(fh))
     assert len(segs) == ev["predicted_events"] and sum(int(s["matched"]) for s in segs) == ev["micro"]["tp"]
@@ -252,3 +255,19 @@ def test_missing_inputs_are_clear_errors(tmp_path, scene_set):
         evaluate(model=model, manifest=tmp_path, out=tmp_path / "e", progress=False)
     with pytest.raises(FileNotFoundError, match="events file"):
         evaluate(model=model, manifest=scene_set, out=tmp_path / "e", events=tmp_path / "none.csv", progress=False)
+
+
+def test_tracker_contacts_follow_a_clear_pass():
+    """Windows confidently warship from 20 s to 60 s of a 90 s recording give one warship contact near that span."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from acoustics.evaluate import tracker_contacts
+
+    classes = ["ambient", "merchant", "warship", "drone"]
+    info = SimpleNamespace(hop_seconds=1.0, window_seconds=3.0, unknown_threshold=0.4)
+    windows = [{"start_s": float(t), "probs": np.array([0.05, 0.05, 0.85, 0.05] if 20 <= t < 58 else
+                                                       [0.85, 0.05, 0.05, 0.05])} for t in range(88)]
+    (contact,) = tracker_contacts(windows, info, classes, "r1")
+    assert contact.label == "warship" and abs(contact.start_s - 20) <= 5 and abs(contact.end_s - 61) <= 5
