@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from acoustics.metrics import aggregate_by_recording, classification_metrics, reliability
+from acoustics.metrics import aggregate_by_recording, classification_metrics, metrics_by_band, reliability
 
 RANGE_BANDS_M: tuple[tuple[float, float], ...] = ((0.0, 300.0), (300.0, 1000.0), (1000.0, 3000.0),
                                                    (3000.0, 10000.0), (10000.0, np.inf))
@@ -76,23 +76,6 @@ def range_band_name(lo_m: float, hi_m: float) -> str:
     return f"{km(lo_m)}-{km(hi_m)} km"
 
 
-def metrics_by_band(y_true: np.ndarray, y_pred: np.ndarray, values: np.ndarray, classes: list[str],
-                    bands: tuple[tuple[float, float], ...], *, name=range_band_name) -> list[dict]:
-    """Accuracy and macro-F1 per band [lo, hi) of ``values`` (units of ``bands``); NaN items join every band.
-
-    A band with no item of its own has ``accuracy`` and ``macro_f1`` None.
-    """
-    y_true, y_pred, values = np.asarray(y_true), np.asarray(y_pred), np.asarray(values, dtype=np.float64)
-    missing = np.isnan(values)
-    out = []
-    for lo, hi in bands:
-        own = ~missing & (values >= lo) & (values < hi)
-        sel = own | missing
-        m = classification_metrics(y_true[sel], y_pred[sel], classes) if own.any() else None
-        out.append({"band": name(lo, hi), "lo": float(lo), "hi": float(hi), "vessel_items": int(own.sum()),
-                    "items": int(sel.sum()) if m else 0, "accuracy": m["accuracy"] if m else None,
-                    "macro_f1": m["macro_f1"] if m else None})
-    return out
 
 
 def metrics_by_value(y_true: np.ndarray, y_pred: np.ndarray, values: list[str], classes: list[str]) -> list[dict]:
@@ -138,7 +121,8 @@ def breakdowns(records: list[dict], classes: list[str]) -> dict:
     for level, v in views(records, classes).items():
         rng = numeric_column(v.extras, "range_m")
         if np.isfinite(rng).any():
-            out.setdefault("range_bands", {})[level] = metrics_by_band(v.labels, v.predicted, rng, classes, RANGE_BANDS_M)
+            out.setdefault("range_bands", {})[level] = metrics_by_band(v.labels, v.predicted, rng, classes, RANGE_BANDS_M,
+                                                                       name=range_band_name)
         sea = [str(e.get("sea_state", "")).strip() for e in v.extras]
         if any(sea):
             out.setdefault("sea_state", {})[level] = metrics_by_value(v.labels, v.predicted, sea, classes)

@@ -54,6 +54,27 @@ def band_name(lo: float, hi: float) -> str:
     return f"{lo:+.0f}..{hi:+.0f} dB"
 
 
+def metrics_by_band(y_true: np.ndarray, y_pred: np.ndarray, values: np.ndarray, classes: list[str],
+                    bands: tuple[tuple[float, float], ...], *, name=None) -> list[dict]:
+    """Accuracy and macro-F1 per band [lo, hi) of ``values`` (units of ``bands``); NaN items join every band.
+
+    A band with no item of its own has ``accuracy`` and ``macro_f1`` None. ``name(lo, hi)`` labels a band
+    (default :func:`band_name`).
+    """
+    name = name or band_name
+    y_true, y_pred, values = np.asarray(y_true), np.asarray(y_pred), np.asarray(values, dtype=np.float64)
+    missing = np.isnan(values)
+    out = []
+    for lo, hi in bands:
+        own = ~missing & (values >= lo) & (values < hi)
+        sel = own | missing
+        m = classification_metrics(y_true[sel], y_pred[sel], classes) if own.any() else None
+        out.append({"band": name(lo, hi), "lo": float(lo), "hi": float(hi), "vessel_items": int(own.sum()),
+                    "items": int(sel.sum()) if m else 0, "accuracy": m["accuracy"] if m else None,
+                    "macro_f1": m["macro_f1"] if m else None})
+    return out
+
+
 def metrics_by_snr_band(y_true: np.ndarray, y_pred: np.ndarray, snr_db: np.ndarray, classes: list[str],
                         *, bands: tuple[tuple[float, float], ...] = SNR_BANDS_DB) -> list[dict]:
     """Accuracy and macro-F1 per SNR band [lo, hi) dB of the vessel items (windows or recordings).
@@ -61,17 +82,9 @@ def metrics_by_snr_band(y_true: np.ndarray, y_pred: np.ndarray, snr_db: np.ndarr
     Items without an SNR (NaN: ambient, which has no contact) join every band, so each band's macro-F1
     asks the real question: at this SNR, are vessels told apart from each other and from the sea?
     """
-    y_true, y_pred, snr_db = np.asarray(y_true), np.asarray(y_pred), np.asarray(snr_db, dtype=np.float64)
-    no_snr = np.isnan(snr_db)
-    out = []
-    for lo, hi in bands:
-        in_band = ~no_snr & (snr_db >= lo) & (snr_db < hi)
-        sel = in_band | no_snr
-        m = classification_metrics(y_true[sel], y_pred[sel], classes) if in_band.any() else None
-        out.append({"band": band_name(lo, hi), "lo_db": float(lo), "hi_db": float(hi), "vessel_items": int(in_band.sum()),
-                    "items": int(sel.sum()) if m else 0,
-                    "accuracy": m["accuracy"] if m else None, "macro_f1": m["macro_f1"] if m else None})
-    return out
+    return [{"band": b["band"], "lo_db": b["lo"], "hi_db": b["hi"],
+             **{k: v for k, v in b.items() if k not in ("band", "lo", "hi")}}
+            for b in metrics_by_band(y_true, y_pred, snr_db, classes, bands)]
 
 
 def snr_of_extras(extras: list[dict]) -> np.ndarray:

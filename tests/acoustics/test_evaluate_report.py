@@ -3,6 +3,7 @@
 model and through a contract-abiding toy ONNX model on a rendered scene set."""
 
 import csv
+import functools
 import html
 import json
 import math
@@ -18,10 +19,14 @@ from acoustics.breakdowns import fine_type_table, metrics_by_band, range_band_na
 from acoustics.event_scores import Event, event_scores, match_events, merge_events, segments_from_windows
 from acoustics.manifest import PROTOCOL_TITLES, read_manifest, write_manifest
 from acoustics.metrics import reliability
+from tests.toy_models import toy_model
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ["ambient", "merchant", "warship", "drone"]
 
+
+
+_toy = functools.partial(toy_model, hop_s=1.0)  # tests/toy_models.py with this file's rates
 
 def E(rec, label, a, b):
     return Event(rec, label, float(a), float(b))
@@ -172,31 +177,6 @@ def test_report_on_exported_model(exported_model, trained_run, tmp_path):
     assert md_heads and all("WARNING: LEAKY" in line for line in md_heads)
 
 
-def toy_model(path: Path, *, sr: int = 16000, window_s: float = 3.0, hop_s: float = 1.0) -> Path:
-    """A contract-abiding ONNX model without torch: loud windows are merchant, quiet ones ambient."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
-
-    g = helper.make_graph(
-        [helper.make_node("Abs", ["audio"], ["a"]),
-         helper.make_node("ReduceMean", ["a", "axes"], ["embedding"], keepdims=1),
-         helper.make_node("MatMul", ["embedding", "w"], ["m"]),
-         helper.make_node("Add", ["m", "b"], ["logits"]),
-         helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)],
-        "toy", [helper.make_tensor_value_info("audio", TensorProto.FLOAT, ["batch", "samples"])],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", k])
-         for n, k in (("logits", 4), ("probabilities", 4), ("embedding", 1))],
-        [helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
-         helper.make_tensor("w", TensorProto.FLOAT, [1, 4], [-400.0, 400.0, 0.0, 0.0]),
-         helper.make_tensor("b", TensorProto.FLOAT, [4], [5.0, -5.0, 0.0, -10.0])])
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    meta = {"uwac.classes": json.dumps(CLASSES), "uwac.sample_rate": str(sr), "uwac.window_seconds": str(window_s),
-            "uwac.hop_seconds": str(hop_s), "uwac.frontend": "{}", "uwac.model": "{}", "uwac.version": "test",
-            "uwac.training": "{}", "uwac.unknown_threshold": "0.5"}
-    helper.set_model_props(model, meta)
-    onnx.save(model, str(path))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +192,7 @@ def scene_set(tmp_path_factory) -> Path:
 def test_scene_folder_end_to_end(scene_set, tmp_path):
     from acoustics.evaluate import evaluate
 
-    model = toy_model(tmp_path / "toy.onnx")
+    model = _toy(tmp_path / "toy.onnx")
     result = evaluate(model=model, manifest=scene_set, out=tmp_path / "e", progress=False)
     assert result["split"] == "all" and result["protocol"]["code"] == "IND"
     ev = result["events"]
@@ -250,7 +230,7 @@ def test_scene_folder_end_to_end(scene_set, tmp_path):
 def test_missing_inputs_are_clear_errors(tmp_path, scene_set):
     from acoustics.evaluate import evaluate
 
-    model = toy_model(tmp_path / "toy.onnx")
+    model = _toy(tmp_path / "toy.onnx")
     with pytest.raises(FileNotFoundError, match="without manifest.csv"):
         evaluate(model=model, manifest=tmp_path, out=tmp_path / "e", progress=False)
     with pytest.raises(FileNotFoundError, match="events file"):

@@ -3,6 +3,7 @@ real-world table of `uwac evaluate` on fake predictions and through a tiny ONNX 
 adapter on the real folder when it is there."""
 
 import csv
+import functools
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from acoustics.datasets import ADAPTERS, manifest_from_realclips
 from acoustics.datasets.realclips import load_realclips_map, role_report
 from acoustics.evaluate import REAL_WORLD_GOALS, real_world_table
 from acoustics.manifest import read_manifest, write_manifest
+from tests.toy_models import toy_model
 
 ROOT = Path(__file__).resolve().parents[2]
 REALDATA = ROOT.parent / "shared" / "realdata"
@@ -38,6 +40,7 @@ CLIPS = [
     ("orcasound/NATURE11_09_02_21_20_2701.flac", "unlabelled_ocean", 22050, 2, 0.5, 0.001),
 ]
 
+_toy = functools.partial(toy_model, sr=4000, window_s=0.25)  # tests/toy_models.py with this file's rates
 
 def write_audio(path: Path, sr: int, channels: int, seconds: float, amp: float, seed: int = 0) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,31 +171,6 @@ def test_real_world_table_shares_counts_goals():
     assert empty["non_vessel"]["share_called_vessel"] is None and empty["merchant"]["meets_goal"] is None
 
 
-def toy_model(path: Path, *, sr: int = 4000, window_s: float = 0.25) -> Path:
-    """A contract-abiding ONNX model without torch: loud audio (mean |x| > 0.0125) is merchant, quiet is ambient."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
-
-    g = helper.make_graph(
-        [helper.make_node("Abs", ["audio"], ["a"]),
-         helper.make_node("ReduceMean", ["a", "axes"], ["embedding"], keepdims=1),
-         helper.make_node("MatMul", ["embedding", "w"], ["m"]),
-         helper.make_node("Add", ["m", "b"], ["logits"]),
-         helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)],
-        "toy", [helper.make_tensor_value_info("audio", TensorProto.FLOAT, ["batch", "samples"])],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", k])
-         for n, k in (("logits", 4), ("probabilities", 4), ("embedding", 1))],
-        [helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
-         helper.make_tensor("w", TensorProto.FLOAT, [1, 4], [-400.0, 400.0, 0.0, 0.0]),
-         helper.make_tensor("b", TensorProto.FLOAT, [4], [5.0, -5.0, 0.0, -10.0])])
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    meta = {"uwac.classes": json.dumps(CLASSES), "uwac.sample_rate": str(sr), "uwac.window_seconds": str(window_s),
-            "uwac.hop_seconds": str(window_s), "uwac.frontend": "{}", "uwac.model": "{}", "uwac.version": "test",
-            "uwac.training": "{}", "uwac.unknown_threshold": "0.5"}
-    helper.set_model_props(model, meta)
-    onnx.save(model, str(path))
-    return path
 
 
 def test_evaluate_real_world_section(tmp_path, caplog):
@@ -201,7 +179,7 @@ def test_evaluate_real_world_section(tmp_path, caplog):
     root = fake_realdata(tmp_path / "realdata")
     rows, _ = manifest_from_realclips(root)
     manifest = write_manifest(rows, tmp_path / "m" / "manifest.csv")
-    model = toy_model(tmp_path / "toy.onnx")
+    model = _toy(tmp_path / "toy.onnx")
     with caplog.at_level("INFO", logger="acoustics.evaluate"):
         result = evaluate(model=model, manifest=manifest, out=tmp_path / "e", progress=False)
     resample_logs = [r.getMessage() for r in caplog.records if "resampling" in r.getMessage()]
