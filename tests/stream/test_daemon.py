@@ -19,6 +19,7 @@ import soundfile as sf
 from acoustics.stream.daemon import DEFAULT_MODEL, Daemon, StreamConfig, run_stream
 from acoustics.stream.events import read_events
 from acoustics.synth.scene import render_scene
+from tests.stream.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 16000
@@ -104,12 +105,7 @@ def test_sighup_with_a_broken_file_keeps_the_running_model(scene, tmp_path):
 
 
 def _wait_for(predicate, timeout=60.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+    return wait_for(predicate, timeout, every=0.1)
 
 
 def _start(folder, out, *extra):

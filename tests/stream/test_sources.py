@@ -24,6 +24,7 @@ from acoustics.stream.sources import (
     UdpSource,
     parse_start_utc,
 )
+from tests.stream.polling import wait_for
 
 SR = 16000
 T0 = "20240101T000000"
@@ -76,15 +77,6 @@ class Collector(threading.Thread):
         assert not self.is_alive(), "the source did not end within 5 s of close()"
         assert self.error is None, self.error
         return self.blocks
-
-
-def wait_for(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 # ---------------------------------------------------------------------------------------------- file names
