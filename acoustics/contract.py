@@ -8,6 +8,7 @@ the streaming daemon and the tests, so what is measured is what ships.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,8 @@ class ModelInfo:
     version: str
     calibration: dict = field(default_factory=dict)  # temperature, unknown-threshold rule, validation ECE
     variant: dict = field(default_factory=dict)  # precision, shape, quality gate against fp32 (``uwac.variant``)
+    min_seconds: float | None = None  # shortest input the model scores (``uwac.min_seconds``; default one window)
+    physics: dict = field(default_factory=dict)  # the optional ``physics`` output's layout (``uwac.physics``)
 
     @property
     def rejected(self) -> bool:
@@ -56,6 +59,13 @@ class ModelInfo:
     @property
     def hop_samples(self) -> int:
         return int(round(self.hop_seconds * self.sample_rate))
+
+    @property
+    def min_samples(self) -> int:
+        """Fewest samples one input may hold: ``uwac.min_seconds`` (one LOFAR frame for the physics ear) or a window."""
+        if self.min_seconds is None:
+            return self.window_samples
+        return min(self.window_samples, int(math.ceil(self.min_seconds * self.sample_rate - 1e-6)))
 
 
 def parse_metadata(props: dict[str, str], path: str = "") -> ModelInfo:
@@ -77,6 +87,8 @@ def parse_metadata(props: dict[str, str], path: str = "") -> ModelInfo:
             version=props["uwac.version"],
             calibration=json.loads(props.get("uwac.calibration") or "{}"),
             variant=json.loads(props.get("uwac.variant") or "{}"),
+            min_seconds=float(props["uwac.min_seconds"]) if props.get("uwac.min_seconds") else None,
+            physics=json.loads(props.get("uwac.physics") or "{}"),
         )
     except (ValueError, TypeError) as exc:
         raise ModelError(f"{path}: malformed uwac metadata ({exc}); re-export the model") from exc

@@ -8,42 +8,13 @@ see DESIGN.md on reflect padding). Orientation follows librosa: ``[..., n_mels, 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
+from acoustics.frontend.config import FrontendConfig
+from acoustics.frontend.filters import hann_window
 
-@dataclass(frozen=True)
-class FrontendConfig:
-    """Spectrogram front-end settings.
-
-    sample_rate: Hz. n_fft, hop_length: samples (1024 / 400 at 16 kHz = 64 ms frames every 25 ms,
-    15.6 Hz bins; a 1 s window hop is then exactly 40 frames, so windows can share frames).
-    fmin, fmax: mel band edges in Hz (fmax None = Nyquist).
-    floor_rel: power floor relative to the window's mean mel power (1e-8 = 80 dB below it); a
-    relative floor keeps the features exactly gain-invariant.
-    scale_db: the per-window normalised log-mel is (dB - window mean dB) / scale_db.
-    """
-
-    sample_rate: int = 16000
-    n_fft: int = 1024
-    hop_length: int = 400
-    n_mels: int = 64
-    fmin: float = 10.0
-    fmax: float | None = None
-    floor_rel: float = 1e-8
-    scale_db: float = 20.0
-
-    @property
-    def f_max(self) -> float:
-        return float(self.fmax) if self.fmax is not None else self.sample_rate / 2.0
-
-    def n_frames(self, n_samples: int) -> int:
-        """Frames for ``n_samples`` without centring; 0 when shorter than one frame."""
-        return 0 if n_samples < self.n_fft else 1 + (n_samples - self.n_fft) // self.hop_length
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+__all__ = ["FrontendConfig", "features", "frames", "hann_window", "hz_to_mel", "log_mel_band_normalised",
+           "log_mel_normalised", "mel_filterbank", "mel_power", "mel_to_hz", "power_spectrogram"]
 
 
 # Slaney's mel scale (Auditory Toolbox), the one librosa uses with htk=False.
@@ -78,11 +49,6 @@ def mel_filterbank(cfg: FrontendConfig) -> np.ndarray:
     weights = np.maximum(0.0, np.minimum(rising, falling))
     weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]  # equal area per filter ("slaney" norm)
     return weights
-
-
-def hann_window(n: int) -> np.ndarray:
-    """Periodic Hann window of ``n`` samples (the DFT-even form librosa and scipy use), float64."""
-    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
 
 
 def frames(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
@@ -122,6 +88,20 @@ def log_mel_normalised(mel: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
     return (db - db.mean(axis=(-2, -1), keepdims=True)) / cfg.scale_db
 
 
+def log_mel_band_normalised(mel: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
+    """Per-band normalised log-mel from mel power ``[..., n_mels, n_frames]``.
+
+    dB as :func:`log_mel_normalised` (the same relative floor), then each mel band minus its own mean over the
+    window's frames, / scale_db: a recorder's or a sea's spectral colour is removed, what changes in time stays.
+    Gain-invariant for the same reason.
+    """
+    mel = np.asarray(mel)
+    mean = mel.mean(axis=(-2, -1), keepdims=True)
+    db = 10.0 * np.log10(mel + cfg.floor_rel * mean + 1e-30)
+    return (db - db.mean(axis=-1, keepdims=True)) / cfg.scale_db
+
+
 def features(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
-    """The full reference front-end: audio ``[..., samples]`` in full scale → normalised log-mel."""
-    return log_mel_normalised(mel_power(audio, cfg), cfg)
+    """The log-mel branch: audio ``[..., samples]`` in full scale → log-mel normalised as ``cfg.mel_norm`` says."""
+    normalise = log_mel_band_normalised if cfg.mel_norm == "band" else log_mel_normalised
+    return normalise(mel_power(audio, cfg), cfg)

@@ -63,18 +63,20 @@ def window_features(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def window_table(rows, *, sample_rate: int, window_samples: int, hop_samples: int, classes: list[str],
-                 cache_dir: str | None = None, desc: str = "", progress: bool = True) -> tuple[np.ndarray, np.ndarray, list, list[str]]:
+                 cache_dir: str | None = None, desc: str = "", progress: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray, list, list[str], np.ndarray]:
     """Features of every hop-grid window of ``rows`` (spans resampled to ``sample_rate`` Hz through the span cache).
 
-    Returns (X [n, features], class index [n], the manifest row of each window, skipped messages). Rows whose
-    label is not in ``classes`` or whose audio cannot be read are skipped and listed, never fatal.
+    Returns (X [n, features], class index [n], the manifest row of each window, skipped messages, each window's
+    start [s, recording time]). Rows whose label is not in ``classes`` or whose audio cannot be read are skipped
+    and listed, never fatal.
     """
     from tqdm import tqdm
 
     from acoustics.audio_io import AudioError
     from acoustics.span_cache import span_audio
 
-    feats, labels, owners, skipped = [], [], [], []
+    feats, labels, owners, skipped, starts = [], [], [], [], []
     for r in tqdm(rows, desc=f"hand-made features {desc}".strip(), unit="span", leave=False, disable=not progress):
         if r.label not in classes:
             skipped.append(f"{r.path}: label {r.label!r} is not one of {classes}")
@@ -88,8 +90,9 @@ def window_table(rows, *, sample_rate: int, window_samples: int, hop_samples: in
             feats.append(window_features(np.asarray(audio[start: start + window_samples]), sample_rate))
             labels.append(classes.index(r.label))
             owners.append(r)
+            starts.append(r.start_s + start / sample_rate)
     x = np.stack(feats) if feats else np.zeros((0, len(feature_names(sample_rate))))
-    return x, np.asarray(labels, dtype=np.int64), owners, skipped
+    return x, np.asarray(labels, dtype=np.int64), owners, skipped, np.asarray(starts, dtype=np.float64)
 
 
 def baseline_probabilities(model, x: np.ndarray, n_classes: int) -> np.ndarray:

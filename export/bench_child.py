@@ -167,6 +167,10 @@ def _torch_scorer(spec: dict, *, host_frontend: bool):
     def features(x):
         if not host_frontend:
             return model.frontend(torch.from_numpy(np.ascontiguousarray(x)))
+        if tuple(fe_cfg.branches) != ("mel",):  # the physics ear: its numpy/scipy reference front-end on the host
+            from acoustics.frontend import physics_features
+
+            return {k: torch.from_numpy(v.astype(np.float32)) for k, v in physics_features(x, fe_cfg).items()}
         import librosa
 
         mel = librosa.feature.melspectrogram(

@@ -22,7 +22,7 @@ PIPELINES = {  # key -> (label, family letter)
     "ort-fp16": ("onnxruntime fp16 (fp32 front-end)", "a"),
     "ort-int8": ("onnxruntime int8", "a"),
     "torch": ("PyTorch eager", "b"),
-    "librosa-torch": ("librosa log-mel + torch network", "c"),
+    "librosa-torch": ("host front-end (librosa log-mel, or the numpy physics reference) + torch network", "c"),
 }
 VARIANTS = ("fp16", "int8")  # variant files benchmarked beside fp32, as pipelines ``ort-<variant>``
 REFERENCE = "ort-fp32"  # ratios and probability differences are taken against it

@@ -18,7 +18,7 @@ import torch
 
 from acoustics import __version__
 from acoustics.contract import OPSET, OUTPUTS, load_session, run_batch
-from training.config import config_to_dict
+from training.config import config_to_dict, min_window_samples
 from training.models import Classifier
 from training.train import load_checkpoint
 
@@ -44,6 +44,9 @@ def metadata_props(cfg, state: dict, n_params: int, unknown_threshold: float) ->
         "val_recording_macro_f1": val.get("recording", {}).get("macro_f1"),
     }
     model = {"name": cfg.model.name, "parameters": n_params, "config": vars(cfg.model).copy()}
+    extra = {}
+    if cfg.model.name == "ear":  # the ear scores any input of at least one LOFAR/DEMON frame
+        extra["uwac.min_seconds"] = repr(min_window_samples(cfg.frontend) / cfg.frontend.sample_rate)
     return {
         "uwac.classes": json.dumps(list(cfg.classes)),
         "uwac.sample_rate": str(cfg.frontend.sample_rate),
@@ -57,15 +60,16 @@ def metadata_props(cfg, state: dict, n_params: int, unknown_threshold: float) ->
         "uwac.calibration": json.dumps({k: v for k, v in (state.get("calibration") or {}).items() if k != "reliability_after"}),
         # the fp32 file is the reference every reduced-precision variant is gated against (export/variants.py)
         "uwac.variant": json.dumps({"precision": "fp32", "shape": "dynamic", "status": "reference"}),
+        **extra,
     }
 
 
 def export_onnx(model: torch.nn.Module, path: str | Path, *, window_samples: int, props: dict[str, str],
-                fixed_batch: int | None = None) -> Path:
+                fixed_batch: int | None = None, min_samples: int | None = None) -> Path:
     """Export ``model`` (eval mode; audio -> logits, probabilities, embedding) at opset 18.
 
     ``model`` is a :class:`Classifier` or a wrapper of one (the fp16 variant). Batch and samples are dynamic
-    (samples ≥ one window) unless ``fixed_batch`` is given: then the input is static
+    (samples ≥ ``min_samples``, default one window) unless ``fixed_batch`` is given: then the input is static
     ``[fixed_batch, window_samples]``, for NPU toolchains that refuse dynamic dimensions.
     """
     path = Path(path)
@@ -74,7 +78,7 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, window_samples: int
     if fixed_batch is None:
         example = torch.randn(2, window_samples + 1234) * 0.1
         batch = torch.export.Dim("batch", min=1, max=4096)
-        samples = torch.export.Dim("samples", min=window_samples, max=window_samples * 4096)
+        samples = torch.export.Dim("samples", min=min_samples or window_samples, max=window_samples * 4096)
         dynamic_shapes = ({0: batch, 1: samples},)
     else:
         if fixed_batch < 1:
@@ -94,6 +98,11 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, window_samples: int
     onnx.checker.check_model(proto)
     onnx.save_model(proto, str(path))
     return path
+
+
+def export_min_samples(cfg) -> int:
+    """The shortest input an exported model of ``cfg`` takes: one LOFAR/DEMON frame for the ear, else one window."""
+    return min_window_samples(cfg.frontend) if cfg.model.name == "ear" else cfg.window_samples()
 
 
 def parity(model: Classifier, path: str | Path, *, window_samples: int, seed: int = 0) -> float:
@@ -122,7 +131,7 @@ def export_run(run: str | Path, out: str | Path, *, unknown_threshold: float | N
         unknown_threshold = (state.get("calibration") or {}).get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD)
     n_params = sum(p.numel() for p in model.parameters())
     props = metadata_props(cfg, state, n_params, unknown_threshold)
-    path = export_onnx(model, out, window_samples=cfg.window_samples(), props=props)
+    path = export_onnx(model, out, window_samples=cfg.window_samples(), props=props, min_samples=export_min_samples(cfg))
     worst = parity(model, path, window_samples=cfg.window_samples())
     if worst > tolerance:
         path.rename(path.with_suffix(".failed-parity.onnx"))

@@ -37,7 +37,7 @@ from torch import nn
 
 from acoustics.contract import parse_metadata
 from export import quality_gate
-from export.onnx_export import export_onnx
+from export.onnx_export import export_min_samples, export_onnx
 from training.config import TrainConfig, config_from_dict
 from training.models import Classifier
 from training.train import load_checkpoint
@@ -53,8 +53,9 @@ CALIBRATION_BATCH = 16  # windows per onnxruntime call while calibrating
 class HalfPrecisionClassifier(nn.Module):
     """A :class:`Classifier` with the network in fp16 and everything audio-facing in fp32.
 
-    ``forward(audio float32) -> (logits, probabilities, embedding)``, all float32: the log-mel features are
-    cast to half before the network, its outputs back to float before the temperature softmax.
+    ``forward(audio float32) -> (logits, probabilities, embedding)``, all float32: the front-end's features (the
+    log-mel, or every branch of the ear) are cast to half before the network, its outputs back to float before
+    the temperature softmax.
     """
 
     def __init__(self, model: Classifier):
@@ -64,7 +65,9 @@ class HalfPrecisionClassifier(nn.Module):
         self.register_buffer("temperature", model.temperature.detach().clone().float())
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        logits, embedding = self.net(self.frontend(audio).half())
+        features = self.frontend(audio)
+        half = {k: v.half() for k, v in features.items()} if isinstance(features, dict) else features.half()
+        logits, embedding = self.net(half)
         logits = logits.float()
         return logits, torch.softmax(logits / self.temperature, dim=-1), embedding.float()
 
@@ -107,7 +110,8 @@ def export_fp16(run: str | Path, out: str | Path, *, reference: str | Path) -> P
     model, cfg, state = load_checkpoint(run)
     _same_checkpoint(reference, state)
     props = variant_props(reference, precision="fp16", shape="dynamic")
-    return export_onnx(HalfPrecisionClassifier(model), out, window_samples=cfg.window_samples(), props=props)
+    return export_onnx(HalfPrecisionClassifier(model), out, window_samples=cfg.window_samples(), props=props,
+                       min_samples=export_min_samples(cfg))
 
 
 def export_fixed(run: str | Path, out: str | Path, *, reference: str | Path, batch: int = 1) -> Path:
@@ -144,29 +148,39 @@ def train_windows(run: str | Path, cfg: TrainConfig, *, count: int = DEFAULT_CAL
 def float_nodes(graph: onnx.GraphProto) -> list[str]:
     """Names of the nodes int8 leaves in float, found from the graph's structure (no hard-coded node names).
 
-    The network's first Conv is the first Conv with a ``net.*`` weight; it and all its ancestors (framing,
-    the DFT as a conv or as factored matmuls, the mel matmul, the log and normalise ops: every node using a
-    ``frontend.*`` initializer must be among them) stay float. So does the tail that computes the contract's
-    ``logits`` and ``probabilities`` (the head, the temperature division, the softmax): little compute, and
-    calibrated probabilities should not sit on an 8-bit grid.
+    The network's first Convs are the Convs with a ``net.*`` weight that no other such Conv feeds: one for a
+    log-mel CNN, one per stem for the physics ear. They and all their ancestors (framing, decimation and
+    band-pass filters, the DFTs, the mel matmul, backgrounds, logs and normalisation, the ear's harmonic tables:
+    every node using a ``frontend.*`` initializer must be among them) stay float. So does the tail that computes
+    the contract's ``logits`` and ``probabilities`` (the head, the temperature division, the softmax): little
+    compute, and calibrated probabilities should not sit on an 8-bit grid.
     """
     inits = {i.name for i in graph.initializer}
     producer = {o: n for n in graph.node for o in n.output}
-    first = next((n for n in graph.node if n.op_type == "Conv"
-                  and any(i in inits and i.startswith("net.") for i in n.input[1:])), None)
-    if first is None:
+
+    def ancestors(node) -> dict:
+        found, stack = {}, list(node.input)
+        while stack:
+            parent = producer.get(stack.pop())
+            if parent is not None and parent.name not in found:
+                found[parent.name] = parent
+                stack.extend(parent.input)
+        return found
+
+    convs = [n for n in graph.node if n.op_type == "Conv" and any(i in inits and i.startswith("net.") for i in n.input[1:])]
+    conv_names = {n.name for n in convs}
+    firsts = [n for n in convs if not conv_names & set(ancestors(n))]
+    if not firsts:
         raise ValueError("int8: the graph has no Conv with network (net.*) weights; cannot find where the "
                          "network starts")
-    keep, stack = {first.name: first}, [first.input[0]]
-    while stack:
-        node = producer.get(stack.pop())
-        if node is not None and node.name not in keep:
-            keep[node.name] = node
-            stack.extend(node.input)
+    keep = {}
+    for first in firsts:
+        keep[first.name] = first
+        keep.update(ancestors(first))
     frontend = [n.name for n in graph.node if any(i.startswith("frontend.") and i in inits for i in n.input)]
     if not frontend or set(frontend) - set(keep):
         raise ValueError(f"int8: front-end nodes {sorted(set(frontend) - set(keep)) or '(none found)'} are not "
-                         "upstream of the network's first Conv; the graph is not the expected front-end + network")
+                         "upstream of the network's first Convs; the graph is not the expected front-end + network")
     tail = [producer["logits"]] if "logits" in producer else []
     while tail:
         node = tail.pop()

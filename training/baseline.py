@@ -17,19 +17,27 @@ from acoustics.handcrafted import baseline_probabilities, feature_names
 from acoustics.handcrafted import window_table as hand_table
 from acoustics.manifest import Row
 from acoustics.metrics import snr_of_rows, split_metrics
+from acoustics.physics_targets import row_audible_spans, window_audible, window_label
 from training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
 
 def window_table(rows: list[Row], cfg: TrainConfig, *, desc: str = "") -> tuple[np.ndarray, np.ndarray, list[Row]]:
-    """Features of every grid window of ``rows``: (X [n, features], class index [n], the manifest row per window)."""
-    x, y, owners, skipped = hand_table(rows, sample_rate=cfg.frontend.sample_rate, window_samples=cfg.window_samples(),
-                                       hop_samples=cfg.hop_samples(), classes=list(cfg.classes),
-                                       cache_dir=cfg.data.cache_dir, desc=desc)
+    """Features of every grid window of ``rows`` with the window labels the network trains on
+    (``data.window_labels``): (X [n, features], class index [n], the manifest row per window); windows left out
+    of the class loss are left out here too."""
+    x, y, owners, skipped, starts = hand_table(rows, sample_rate=cfg.frontend.sample_rate,
+                                               window_samples=cfg.window_samples(), hop_samples=cfg.hop_samples(),
+                                               classes=list(cfg.classes), cache_dir=cfg.data.cache_dir, desc=desc)
     for msg in skipped:
         log.warning("baseline skipped: %s", msg)
-    return x, y, owners
+    spans = {id(r): row_audible_spans(r) for r in owners}
+    labels = [window_label(r.label, window_audible(spans[id(r)], t, cfg.data.window_seconds), cfg.data.window_labels)
+              for r, t in zip(owners, starts, strict=True)]
+    keep = np.asarray([lab is not None for lab in labels], dtype=bool)
+    y = np.asarray([cfg.classes.index(lab) if lab is not None else -1 for lab in labels], dtype=np.int64)
+    return x[keep], y[keep], [r for r, k in zip(owners, keep, strict=True) if k]
 
 
 def _score(model, x: np.ndarray, y: np.ndarray, rows: list[Row], classes: list[str]) -> dict | None:

@@ -10,6 +10,8 @@ from pathlib import Path
 import yaml
 
 from acoustics.features import FrontendConfig
+from acoustics.frontend.demon_gram import demon_min_samples
+from acoustics.frontend.lofar_gram import lofar_min_samples
 from acoustics.taxonomy import CLASSES
 
 
@@ -19,7 +21,10 @@ class ModelConfig:
 
     ``name``: ``cnn`` (compact CNN; ``size`` small or base picks its widths unless ``channels`` is given)
     or ``transformer`` (AST-style encoder over spectrogram patches: ``patch`` = (mel bands, frames) per
-    patch, ``patch_stride`` likewise, ``dim`` / ``depth`` / ``heads`` / ``mlp_ratio`` of the encoder).
+    patch, ``patch_stride`` likewise, ``dim`` / ``depth`` / ``heads`` / ``mlp_ratio`` of the encoder), both over
+    the log-mel alone; or ``ear`` (one stem per front-end branch: LOFAR, DEMON, log-mel; ``width`` scales its
+    channels). ``physics_weight``: weight of the auxiliary physics heads' loss beside the class loss (0 = none;
+    ``acoustics.physics_targets.HEADS``), trained where a render's JSON gives the targets.
     """
 
     name: str = "cnn"
@@ -33,6 +38,8 @@ class ModelConfig:
     depth: int = 4
     heads: int = 4
     mlp_ratio: float = 2.0
+    width: float = 1.0
+    physics_weight: float = 0.0
 
 
 @dataclass
@@ -41,6 +48,9 @@ class DataConfig:
 
     ``exclude_fine_labels``: fine types (manifest ``fine_label``) held out for an open-set check: every
     train or val recording holding one is dropped, test keeps them (``training.data.hold_out_fine``).
+    ``window_labels``: how a window of a vessel recording whose contact is not audible in it (the render's strong
+    labels; ``acoustics.physics_targets``) trains: ``ignore`` (left out of the class loss and of validation),
+    ``ambient``, or ``recording`` (the recording's label whatever is audible, as before issue 9).
     """
 
     window_seconds: float = 3.0
@@ -52,6 +62,7 @@ class DataConfig:
     cache_dir: str | None = None   # resampled-span cache; None = $UWAC_CACHE or ~/.cache/uwac/spans
     ambient_bank: list[str] = field(default_factory=list)  # extra manifests whose ambient rows are mixed in
     exclude_fine_labels: list[str] = field(default_factory=list)  # fine types kept out of train and val (open set)
+    window_labels: str = "recording"
 
 
 @dataclass
@@ -123,15 +134,26 @@ class TrainConfig:
         fe = self.frontend
         if self.window_samples() < fe.n_fft:
             raise ValueError(f"data.window_seconds={self.data.window_seconds} is shorter than one FFT frame ({fe.n_fft} samples)")
-        if self.hop_samples() % fe.hop_length:
+        fe.validate()
+        if self.model.name == "ear":
+            need = min_window_samples(fe)
+            if self.window_samples() < need:
+                raise ValueError(f"data.window_seconds={self.data.window_seconds} is shorter than one LOFAR/DEMON frame "
+                                 f"({need / fe.sample_rate:.2f} s)")
+        elif tuple(fe.branches) != ("mel",):
+            raise ValueError(f"model.name={self.model.name!r} reads the log-mel alone; set frontend.branches: [mel] or "
+                             "use model.name: ear")
+        if self.data.window_labels not in ("ignore", "ambient", "recording"):
+            raise ValueError(f"data.window_labels={self.data.window_labels!r}; choose ignore, ambient or recording")
+        if self.model.name != "ear" and self.hop_samples() % fe.hop_length:
             raise ValueError(f"data.hop_seconds={self.data.hop_seconds} s ({self.hop_samples()} samples) must be a multiple of "
                              f"frontend.hop_length={fe.hop_length} so windows share spectrogram frames")
         if fe.f_max > fe.sample_rate / 2 or fe.fmin >= fe.f_max:
             raise ValueError(f"frontend band {fe.fmin}-{fe.f_max} Hz must lie within 0-{fe.sample_rate / 2} Hz")
         if len(set(self.classes)) != len(self.classes) or len(self.classes) < 2:
             raise ValueError(f"classes must be at least two distinct labels, got {self.classes}")
-        if self.model.name not in ("cnn", "transformer"):
-            raise ValueError(f"model.name={self.model.name!r}; this version has: cnn, transformer")
+        if self.model.name not in ("cnn", "transformer", "ear"):
+            raise ValueError(f"model.name={self.model.name!r}; this version has: cnn, transformer, ear")
         if self.model.size not in ("small", "base"):
             raise ValueError(f"model.size={self.model.size!r}; choose small or base")
         if self.optim.amp not in ("auto", "off", "bf16", "fp16"):
@@ -149,6 +171,16 @@ class TrainConfig:
         return self
 
 
+def min_window_samples(fe: FrontendConfig) -> int:
+    """Fewest samples every enabled branch of ``fe`` needs for one frame."""
+    need = [fe.n_fft]
+    if "lofar" in fe.branches:
+        need.append(lofar_min_samples(fe))
+    if "demon" in fe.branches:
+        need.append(demon_min_samples(fe))
+    return max(need)
+
+
 def _build(cls, data: dict, where: str):
     """Dataclass ``cls`` from a dict, recursing into nested dataclasses; unknown keys are errors."""
     if not isinstance(data, dict):
@@ -159,6 +191,11 @@ def _build(cls, data: dict, where: str):
     if unknown:
         raise ValueError(f"{where or 'config'}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
     kwargs = {}
+    if cls is FrontendConfig:
+        try:
+            return FrontendConfig.from_dict(data)
+        except TypeError as exc:
+            raise ValueError(f"{where or 'config'}: {exc}") from None
     for key, value in data.items():
         hint = hints[key]
         kwargs[key] = _build(hint, value, f"{where}.{key}".lstrip(".")) if dataclasses.is_dataclass(hint) else value

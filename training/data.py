@@ -19,6 +19,14 @@ from tqdm import tqdm
 
 from acoustics.audio_io import AudioError
 from acoustics.manifest import Row
+from acoustics.physics_targets import (
+    AUDIBLE_FRACTION,
+    audible_fraction,
+    physics_vector,
+    row_audible_spans,
+    row_targets,
+    window_label,
+)
 from acoustics.span_cache import span_audio
 from acoustics.taxonomy import FINE_TYPES
 from training.augment import augment_window
@@ -27,15 +35,50 @@ from training.config import TrainConfig
 log = logging.getLogger(__name__)
 
 
+def span_strong_labels(row: Row) -> tuple[list[tuple[float, float]] | None, dict | None]:
+    """(spans [s, from the row's start] where the row's contact is audible, its physics targets) for a render's row.
+
+    Ambient rows of a render give ([], None): nothing audible. Rows that are not renders (no JSON beside the
+    audio: real recordings, public datasets) give (None, None): audibility unknown, the row's label holds.
+    """
+    spans = row_audible_spans(row)
+    if spans is None:
+        return None, None
+    return [(a - row.start_s, b - row.start_s) for a, b in spans], row_targets(row)
+
+
 @dataclass
 class SplitAudio:
-    """The usable spans of one split at the model rate, with their labels; ``skipped`` says what was not usable."""
+    """The usable spans of one split at the model rate, with their labels; ``skipped`` says what was not usable.
+
+    ``audible`` / ``targets`` per span: the strong-label spans (s from the span start; None when unknown) and the
+    physics targets (None for ambient or non-render audio), from which :meth:`window_targets` derives each
+    window's honest class and auxiliary targets.
+    """
 
     spans: list[np.ndarray]       # float32 memmaps at cfg.frontend.sample_rate
-    labels: np.ndarray            # class index per span
+    labels: np.ndarray            # class index per span (the row's label)
     recording_ids: list[str]
     rows: list[Row]
     skipped: list[str] = field(default_factory=list)
+    audible: list[list[tuple[float, float]] | None] = field(default_factory=list)
+    targets: list[dict | None] = field(default_factory=list)
+
+    def window_targets(self, span: int, start: int, cfg: TrainConfig) -> tuple[int, np.ndarray]:
+        """(class index, or −1 when the window is left out of the class loss; physics targets, NaN where none)
+        of the window of ``span`` starting at sample ``start``, under ``cfg.data.window_labels``."""
+        sr, row = cfg.frontend.sample_rate, self.rows[span]
+        t0 = start / sr
+        spans = self.audible[span] if self.audible else None
+        fraction = None if spans is None else audible_fraction(spans, t0, t0 + cfg.data.window_seconds)
+        label = window_label(row.label, fraction, cfg.data.window_labels)
+        audible = np.nan if fraction is None else float(fraction >= AUDIBLE_FRACTION)
+        vector = physics_vector(self.targets[span] if self.targets else None, audible=audible)
+        return (cfg.classes.index(label) if label is not None else -1), vector
+
+    def grid_labels(self, cfg: TrainConfig) -> np.ndarray:
+        """Class index (−1 = left out) of every window of :meth:`grid_windows`."""
+        return np.asarray([self.window_targets(s, o, cfg)[0] for s, o in self.grid_windows(cfg)], dtype=np.int64)
 
     def grid_counts(self, cfg: TrainConfig) -> np.ndarray:
         """Windows on the 1-s hop grid in each span."""
@@ -74,6 +117,9 @@ def load_split(rows: list[Row], cfg: TrainConfig, *, desc: str = "", cache_dir: 
         labels.append(cfg.classes.index(r.label))
         out.recording_ids.append(r.recording_id)
         out.rows.append(r)
+        spans, targets = span_strong_labels(r)
+        out.audible.append(spans)
+        out.targets.append(targets)
     out.labels = np.asarray(labels, dtype=np.int64)
     return out
 
@@ -129,15 +175,16 @@ def epoch_windows(split: SplitAudio, cfg: TrainConfig, *, seed: int, epoch: int)
     """The shuffled (span, start sample) list one epoch trains on; as many windows as the hop grid has.
 
     ``data.balanced``: each window's class is drawn uniformly among the classes present, then a span of
-    that class with probability proportional to its length, so rare classes are not drowned out.
+    that class with probability proportional to its usable windows (:func:`usable_counts`), so rare classes are
+    not drowned out.
     Otherwise every span contributes its grid count. ``augment.time_shift``: starts anywhere in the span
     (sample resolution), else on the grid.
     """
     rng = epoch_rng(seed, epoch, 0)
-    counts = split.grid_counts(cfg)
+    counts = usable_counts(split, cfg)
     total = int(counts.sum())
     if cfg.data.balanced:
-        present = np.unique(split.labels)
+        present = np.unique(split.labels[counts > 0])
         classes = rng.choice(present, size=total)
         spans = np.empty(total, dtype=np.int64)
         for c in present:
@@ -153,6 +200,17 @@ def epoch_windows(split: SplitAudio, cfg: TrainConfig, *, seed: int, epoch: int)
     else:
         starts = rng.integers(0, (lengths - win) // hop + 1) * hop
     return list(zip(spans.tolist(), starts.tolist(), strict=True))
+
+
+def usable_counts(split: SplitAudio, cfg: TrainConfig) -> np.ndarray:
+    """Hop-grid windows per span that train the class head: all of them, except under ``window_labels: ignore``,
+    where a vessel window whose contact is not audible does not count (so epochs are not spent on them)."""
+    counts = split.grid_counts(cfg)
+    if cfg.data.window_labels != "ignore":
+        return counts
+    hop = cfg.hop_samples()
+    return np.asarray([sum(split.window_targets(i, k * hop, cfg)[0] >= 0 for k in range(int(n)))
+                       for i, n in enumerate(counts)], dtype=np.int64)
 
 
 def ambient_bank(train: SplitAudio, extra: list[SplitAudio], cfg: TrainConfig) -> list[np.ndarray]:
@@ -189,7 +247,8 @@ def ambient_sampler(bank: list[np.ndarray]) -> Callable[[np.random.Generator, in
 
 
 class TrainWindows(torch.utils.data.Dataset):
-    """Augmented training windows of one epoch: item ``i`` is ``(audio [samples], label)``.
+    """Augmented training windows of one epoch: item ``i`` is ``(audio [samples], label, physics targets)``; the
+    label is −1 for a window left out of the class loss (:meth:`SplitAudio.window_targets`).
 
     Item ``i``'s augmentation draws from ``epoch_rng(seed, epoch, 1, i)``, so it does not depend on
     which worker or which DDP rank produces it.
@@ -203,12 +262,13 @@ class TrainWindows(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.positions)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, torch.Tensor]:
         pos = self.positions[i]
         span, start = self.windows[pos]
         audio = augment_window(self.split.spans[span], start, self.cfg.window_samples(),
                                epoch_rng(self.seed, self.epoch, 1, pos), self.cfg.augment, self.ambient)
-        return torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), int(self.split.labels[span])
+        label, physics = self.split.window_targets(span, start, self.cfg)
+        return torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), label, torch.from_numpy(physics)
 
 
 def rank_positions(n_windows: int, batch_size: int, rank: int, world: int) -> tuple[list[int], int]:

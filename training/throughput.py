@@ -20,7 +20,7 @@ import torch
 from training.config import TrainConfig
 from training.data import TrainWindows, ambient_bank, ambient_sampler, epoch_windows, load_split
 from training.models import build_classifier
-from training.train import optimisation, prepare_splits, seed_everything, train_step
+from training.train import Trainable, optimisation, prepare_splits, seed_everything, train_step
 
 
 def _sync(device: torch.device) -> None:
@@ -51,9 +51,11 @@ def bench_train(*, cfg: TrainConfig, manifest: str | Path | None = None, steps: 
     gen = torch.Generator().manual_seed(0)
     batch = cfg.optim.batch_size
 
-    def step(audio, y):
-        return train_step(model, model.net, audio, y, cfg, optimiser=optimiser, schedule=schedule, scaler=scaler,
-                          dtype=dtype, mask_gen=gen, loss_fn=loss_fn)
+    trainable = Trainable(model)
+
+    def step(audio, y, physics=None):
+        return train_step(model, trainable, audio, y, cfg, optimiser=optimiser, schedule=schedule, scaler=scaler,
+                          dtype=dtype, mask_gen=gen, loss_fn=loss_fn, physics=physics)
 
     windows = epoch_windows(split, cfg, seed=cfg.seed, epoch=1)
     need = (steps + warmup) * batch
@@ -62,14 +64,14 @@ def bench_train(*, cfg: TrainConfig, manifest: str | Path | None = None, steps: 
     dataset = TrainWindows(split, windows, list(range(need)), cfg, seed=cfg.seed, epoch=1, ambient=ambient)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, num_workers=cfg.data.workers,
                                          pin_memory=device.type == "cuda")
-    audio0, y0 = next(iter(loader))
+    audio0, y0, physics0 = next(iter(loader))
     audio0, y0 = audio0.to(device), y0.to(device)
     for _ in range(warmup):
-        step(audio0, y0)
+        step(audio0, y0, physics0)
     _sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
-        step(audio0, y0)
+        step(audio0, y0, physics0)
     _sync(device)
     compute_s = time.perf_counter() - t0
 

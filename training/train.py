@@ -34,6 +34,7 @@ from acoustics.manifest import (
     write_manifest,
 )
 from acoustics.metrics import snr_of_rows, split_metrics
+from acoustics.physics_targets import HEAD_NAMES, HEADS
 from acoustics.plots import training_curves_png
 from acoustics.provenance import code_version
 from training import distributed
@@ -51,6 +52,7 @@ from training.data import (
     hold_out_fine,
     load_split,
     rank_positions,
+    usable_counts,
 )
 from training.models import Classifier, build_classifier
 from training.tblog import TensorBoardLog
@@ -144,9 +146,47 @@ def amp_dtype(setting: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if setting == "bf16" else torch.float16
 
 
+class Trainable(torch.nn.Module):
+    """The trained part of a :class:`Classifier` (network and physics heads, not the weightless front-end):
+    ``forward(features) -> (logits, {head: logits})``. DDP wraps this, so every trained weight is synchronised."""
+
+    def __init__(self, model: Classifier):
+        super().__init__()
+        self.net, self.physics = model.net, model.physics
+
+    def forward(self, features):
+        logits, embedding = self.net(features)
+        return logits, (self.physics(embedding) if self.physics is not None else {})
+
+
+def physics_loss(outputs: dict[str, torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
+    """Mean over the auxiliary heads of their loss on the rows where the target is known (not NaN): binary
+    cross-entropy for yes/no heads, cross-entropy for class heads (``acoustics.physics_targets.HEADS``)."""
+    total = targets.new_zeros(())
+    for j, name in enumerate(HEAD_NAMES):
+        t = targets[:, j]
+        known = ~torch.isnan(t)
+        if name not in outputs or not bool(known.any()):
+            continue
+        out = outputs[name][known].float()
+        if HEADS[name][0] == "binary":
+            total = total + torch.nn.functional.binary_cross_entropy_with_logits(out[:, 0], t[known])
+        else:
+            total = total + torch.nn.functional.cross_entropy(out, t[known].long())
+    return total / len(HEAD_NAMES)
+
+
+def class_loss(logits: torch.Tensor, y: torch.Tensor, loss_fn) -> torch.Tensor:
+    """Label-smoothed cross-entropy over the windows with a class (y ≥ 0); 0 when a batch has none."""
+    keep = y >= 0
+    if not bool(keep.any()):
+        return logits.new_zeros(()) * logits.sum()
+    return loss_fn(logits[keep].float(), y[keep])
+
+
 def optimisation(model: Classifier, cfg: TrainConfig, *, total_steps: int, device: torch.device):
     """(AdamW, warm-up + cosine schedule, grad scaler, autocast dtype or None, label-smoothed loss) for ``cfg``."""
-    optimiser = torch.optim.AdamW(model.net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    optimiser = torch.optim.AdamW(Trainable(model).parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lr_lambda(total_steps, cfg.optim.warmup_fraction))
     dtype = amp_dtype(cfg.optim.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
@@ -154,11 +194,11 @@ def optimisation(model: Classifier, cfg: TrainConfig, *, total_steps: int, devic
 
 
 def batches(split: SplitAudio, windows: list[tuple[int, int]], cfg: TrainConfig, batch_size: int):
-    """Un-augmented windows in order as (audio [batch, samples], labels [batch]) tensors."""
+    """Un-augmented windows in order as (audio [batch, samples], window labels [batch], −1 = left out) tensors."""
     for i in range(0, len(windows), batch_size):
         chunk = windows[i: i + batch_size]
         audio = torch.from_numpy(np.stack([split.window(s, o, cfg) for s, o in chunk]))
-        yield audio, torch.as_tensor([int(split.labels[s]) for s, _ in chunk], dtype=torch.long)
+        yield audio, torch.as_tensor([split.window_targets(s, o, cfg)[0] for s, o in chunk], dtype=torch.long)
 
 
 @torch.no_grad()
@@ -182,7 +222,7 @@ def recalibrate_batchnorm(model: Classifier, split: SplitAudio, cfg: TrainConfig
         m.momentum = None  # cumulative average over the batches below
     model.train()
     for audio, _ in batches(split, [windows[j] for j in picks], cfg, batch_size):
-        model.net(model.frontend.log_normalise(model.frontend.mel_power_fft(audio.to(device))))
+        model.net(model.features_fast(audio.to(device)))
     for m, mom in zip(norms, saved, strict=True):
         m.momentum = mom
     model.eval()
@@ -191,23 +231,36 @@ def recalibrate_batchnorm(model: Classifier, split: SplitAudio, cfg: TrainConfig
 @torch.no_grad()
 def predict_grid(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, device: torch.device | str = "cpu",
                  batch_size: int = 256) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Raw logits of every grid window: (logits [n, classes], labels [n], span index per window)."""
+    """Raw logits of every grid window: (logits [n, classes], window labels [n] (−1 = left out of the class figures,
+    ``data.window_labels``), span index per window)."""
     model.eval()
     windows = split.grid_windows(cfg)
-    logits = []
-    for audio, _ in batches(split, windows, cfg, batch_size):
-        feats = model.frontend.log_normalise(model.frontend.mel_power_fft(audio.to(device)))
-        logits.append(model.classify_features(feats)[0].float().cpu().numpy())
-    labels = np.asarray([split.labels[s] for s, _ in windows], dtype=np.int64)
-    return (np.concatenate(logits) if logits else np.zeros((0, len(cfg.classes)))), labels, [s for s, _ in windows]
+    logits, labels = [], []
+    for audio, y in batches(split, windows, cfg, batch_size):
+        logits.append(model.classify_features(model.features_fast(audio.to(device)))[0].float().cpu().numpy())
+        labels.append(y.numpy())
+    if not logits:
+        return np.zeros((0, len(cfg.classes))), np.zeros(0, dtype=np.int64), []
+    return np.concatenate(logits), np.concatenate(labels), [s for s, _ in windows]
 
 
 def score(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, device: torch.device | str = "cpu") -> dict:
-    """Window- and recording-level metrics of ``model`` on one split, and by SNR band when the manifest has ``snr_db``."""
+    """Window- and recording-level metrics of ``model`` on one split, and by SNR band when the manifest has ``snr_db``.
+
+    The figures count the windows with a class under ``data.window_labels`` (with ``ignore``: the audible windows
+    and the ambient ones); ``whole_recording`` scores every window against its recording's label, as before.
+    """
     logits, labels, span_of = predict_grid(model, split, cfg, device=device)
     probs = softmax(logits / float(model.temperature), axis=1) if len(logits) else logits
     rows = [split.rows[i] for i in span_of]
-    return split_metrics(probs, labels, [r.recording_id for r in rows], snr_of_rows(rows), cfg.classes)
+    ids, snr = [r.recording_id for r in rows], snr_of_rows(rows)
+    keep = labels >= 0
+    out = split_metrics(probs[keep], labels[keep], [i for i, k in zip(ids, keep, strict=True) if k], snr[keep],
+                        cfg.classes)
+    out["window_labels"] = cfg.data.window_labels
+    out["whole_recording"] = split_metrics(probs, split.labels[np.asarray(span_of, dtype=np.int64)], ids, snr,
+                                           cfg.classes) if len(span_of) else None
+    return out
 
 
 def checkpoint(model: Classifier, cfg: TrainConfig, *, epoch: int, metrics: dict, fingerprint: str,
@@ -244,27 +297,39 @@ def warm_start(model: Classifier, path: str | Path) -> dict:
     return {"from": str(path), "loaded": len(loaded), "kept_fresh": skipped}
 
 
+def _masked(feats, gen: torch.Generator, cfg: TrainConfig):
+    """SpecAugment on the log-mel (the whole input of a log-mel network, the ``mel`` branch of the ear)."""
+    a = cfg.augment
+    mask = lambda mel: spec_augment(mel, gen, freq_masks=a.freq_masks, freq_mask_bins=a.freq_mask_bins,  # noqa: E731
+                                    time_masks=a.time_masks, time_mask_frames=a.time_mask_frames)
+    if isinstance(feats, dict):
+        return {k: mask(v) if k == "mel" else v for k, v in feats.items()}
+    return mask(feats)
+
+
 def train_step(model: Classifier, net: torch.nn.Module, audio: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, *,
-               optimiser, schedule, scaler, dtype: torch.dtype | None, mask_gen: torch.Generator, loss_fn) -> torch.Tensor:
-    """One optimiser step on a batch of raw audio: front-end in fp32 on the device, SpecAugment, the network under
-    autocast when ``dtype`` is set (loss scaling for fp16), gradient clipping. Returns the loss."""
+               optimiser, schedule, scaler, dtype: torch.dtype | None, mask_gen: torch.Generator, loss_fn,
+               physics: torch.Tensor | None = None) -> torch.Tensor:
+    """One optimiser step on a batch of raw audio: front-end in fp32 on the device, SpecAugment, the network (a
+    :class:`Trainable`, possibly DDP-wrapped) under autocast when ``dtype`` is set (loss scaling for fp16), the
+    class loss on windows with a class (y ≥ 0) plus ``model.physics_weight`` × the physics heads' loss on their
+    known ``physics`` targets, gradient clipping. Returns the loss."""
     device = next(model.net.parameters()).device
     audio, y = audio.to(device, non_blocking=True), y.to(device, non_blocking=True)
-    fe = model.frontend
     with torch.no_grad():  # the front-end has no weights; it runs in fp32 so |X|² cannot overflow
-        feats = fe.log_normalise(fe.mel_power_fft(audio))
+        feats = model.features_fast(audio)
         if cfg.augment.enabled:
-            a = cfg.augment
-            feats = spec_augment(feats, mask_gen, freq_masks=a.freq_masks, freq_mask_bins=a.freq_mask_bins,
-                                 time_masks=a.time_masks, time_mask_frames=a.time_mask_frames)
+            feats = _masked(feats, mask_gen, cfg)
     with torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext():
-        logits, _ = net(feats)
-        loss = loss_fn(logits.float(), y)
+        logits, heads = net(feats)
+        loss = class_loss(logits, y, loss_fn)
+        if heads and physics is not None and cfg.model.physics_weight > 0:
+            loss = loss + cfg.model.physics_weight * physics_loss(heads, physics.to(device))
     optimiser.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     if cfg.optim.grad_clip > 0:
         scaler.unscale_(optimiser)
-        torch.nn.utils.clip_grad_norm_(model.net.parameters(), cfg.optim.grad_clip)
+        torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.optim.grad_clip)
     scaler.step(optimiser)
     scaler.update()
     schedule.step()
@@ -335,12 +400,12 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
     bank = ambient_bank(train_data, [extra], cfg)
     ambient = ambient_sampler(bank) if cfg.augment.enabled and cfg.augment.ambient_mix_prob > 0 else None
 
-    n_windows = int(train_data.grid_counts(cfg).sum())
+    n_windows = int(usable_counts(train_data, cfg).sum())
     _, steps_per_epoch = rank_positions(n_windows, cfg.optim.batch_size, info.rank, info.world)
     total_steps = steps_per_epoch * cfg.optim.epochs
-    net = model.net
+    net = Trainable(model)
     if info.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model.net, device_ids=[device.index] if device.type == "cuda" else None)
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
     optimiser, schedule, scaler, dtype, loss_fn = optimisation(model, cfg, total_steps=total_steps, device=device)
 
     history, best_f1, best_epoch, since_best, start_epoch = [], -1.0, None, 0, 1
@@ -374,9 +439,9 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
         mask_gen = torch.Generator().manual_seed(int(epoch_rng(cfg.seed, epoch, 4, info.rank).integers(2**62)))
         model.train()
         losses, t0 = [], time.perf_counter()
-        for audio, y in loader:
+        for audio, y, phys in loader:
             loss = train_step(model, net, audio, y, cfg, optimiser=optimiser, schedule=schedule, scaler=scaler,
-                              dtype=dtype, mask_gen=mask_gen, loss_fn=loss_fn)
+                              dtype=dtype, mask_gen=mask_gen, loss_fn=loss_fn, physics=phys)
             losses.append(loss.item())
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-20:]):.3f}")
@@ -431,7 +496,7 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
     calibration = None
     if split_data["val"].spans:  # temperature and unknown threshold from validation windows only
         val_logits, val_labels, _ = predict_grid(model, split_data["val"], cfg, device=device)
-        calibration = calibrate(val_logits, val_labels)
+        calibration = calibrate(val_logits[val_labels >= 0], val_labels[val_labels >= 0])
         model.temperature.fill_(calibration["temperature"])
         best_state.update(state_dict=model.state_dict(), calibration=calibration)
         save_atomic(best_state, out / "checkpoint_best.pt")

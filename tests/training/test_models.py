@@ -51,10 +51,10 @@ def test_sizes_and_parameter_counts():
 
 
 def test_explicit_widths_override_size_and_unknown_family_is_refused():
-    net = build_net(ModelConfig(size="small", channels=[4, 8], embedding_dim=16), n_classes=3, n_mels=64)
+    net = build_net(ModelConfig(size="small", channels=[4, 8], embedding_dim=16), n_classes=3, frontend=CFG)
     assert net.head.in_features == 16 and net.embed[0].in_features == 2 * 8
     with pytest.raises(ValueError, match="unknown model family 'rnn'"):
-        build_net(ModelConfig(name="rnn"), n_classes=4, n_mels=64)
+        build_net(ModelConfig(name="rnn"), n_classes=4, frontend=CFG)
 
 
 @pytest.mark.parametrize("key", ["transformer", "cnn-small"])

@@ -1,6 +1,8 @@
 """Front-end + network as one module: audio in, (logits, probabilities, embedding) out.
 
-This is the module that is trained and exported; its outputs are the model contract's outputs.
+This is the module that is trained and exported; its outputs are the model contract's outputs. The physics
+ear also carries auxiliary heads on its embedding (:class:`PhysicsHeads`): trained beside the class, and
+exported as the optional ``physics`` output when asked.
 """
 
 from __future__ import annotations
@@ -9,19 +11,24 @@ import torch
 from torch import nn
 
 from acoustics.features import FrontendConfig
+from acoustics.frontend.demon_gram import demon_freqs
+from acoustics.frontend.lofar_gram import lofar_freqs
+from acoustics.physics_targets import HEADS
 from training.config import ModelConfig
-from training.frontend import LogMelFrontend
+from training.frontend import build_frontend
 from training.models.cnn import CompactCNN, cnn_widths
+from training.models.ear import PhysicsEar
 from training.models.transformer import PatchTransformer
 
-FAMILIES = ("cnn", "transformer")
+FAMILIES = ("cnn", "transformer", "ear")
 
 
-def build_net(cfg: ModelConfig, *, n_classes: int, n_mels: int) -> nn.Module:
-    """The network named by ``cfg.name`` over ``[batch, n_mels, n_frames]`` features; ``ValueError`` if unknown.
+def build_net(cfg: ModelConfig, *, n_classes: int, frontend: FrontendConfig) -> nn.Module:
+    """The network named by ``cfg.name`` over the front-end's output; ``ValueError`` if unknown.
 
     The returned module carries ``family``, a short label such as ``cnn/base`` for logs and summaries.
     """
+    n_mels = frontend.n_mels
     if cfg.name == "cnn":
         channels, embedding_dim = cnn_widths(cfg.size, cfg.channels, cfg.embedding_dim)
         net = CompactCNN(n_classes=n_classes, channels=channels, embedding_dim=embedding_dim, dropout=cfg.dropout)
@@ -34,7 +41,26 @@ def build_net(cfg: ModelConfig, *, n_classes: int, n_mels: int) -> nn.Module:
                                heads=cfg.heads, mlp_ratio=cfg.mlp_ratio, dropout=cfg.dropout)
         net.family = f"transformer/d{cfg.dim}x{cfg.depth}"
         return net
+    if cfg.name == "ear":
+        branches = frontend.branches
+        net = PhysicsEar(n_classes=n_classes, lofar_freqs=lofar_freqs(frontend) if "lofar" in branches else None,
+                         demon_freqs=demon_freqs(frontend) if "demon" in branches else None,
+                         bands=len(frontend.demon.bands_hz), mels=n_mels if "mel" in branches else None,
+                         embedding_dim=cfg.embedding_dim or 128, dropout=cfg.dropout, width=cfg.width)
+        net.family = f"ear/{'+'.join(branches)}" + (f"/x{cfg.width:g}" if cfg.width != 1.0 else "")
+        return net
     raise ValueError(f"unknown model family {cfg.name!r} (model.name); this version has: {', '.join(FAMILIES)}")
+
+
+class PhysicsHeads(nn.Module):
+    """One linear head per :data:`acoustics.physics_targets.HEADS` entry on the embedding: ``{name: logits}``."""
+
+    def __init__(self, embedding_dim: int):
+        super().__init__()
+        self.heads = nn.ModuleDict({name: nn.Linear(embedding_dim, size) for name, (_, size) in HEADS.items()})
+
+    def forward(self, embedding: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: head(embedding) for name, head in self.heads.items()}
 
 
 class Classifier(nn.Module):
@@ -42,24 +68,36 @@ class Classifier(nn.Module):
 
     ``probabilities = softmax(logits / temperature)``: the temperature (1 until calibrated) is fitted on the
     validation split after training (``training/calibration.py``) and travels inside the exported graph, so
-    every consumer of the file gets calibrated probabilities. ``logits`` stay raw.
+    every consumer of the file gets calibrated probabilities. ``logits`` stay raw. ``physics``: the auxiliary
+    heads (None for a model trained without them).
     """
 
-    def __init__(self, frontend: LogMelFrontend, net: nn.Module):
+    def __init__(self, frontend: nn.Module, net: nn.Module, physics: PhysicsHeads | None = None):
         super().__init__()
         self.frontend = frontend
         self.net = net
+        self.physics = physics
         self.register_buffer("temperature", torch.ones(()))
 
-    def classify_features(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def classify_features(self, features) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         logits, embedding = self.net(features)
         return logits, torch.softmax(logits / self.temperature, dim=-1), embedding
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.classify_features(self.frontend(audio))
 
+    def features_fast(self, audio: torch.Tensor):
+        """The front-end's output through its FFT paths (training and validation on CPU)."""
+        return self.frontend.fast(audio)
+
 
 def build_classifier(frontend_cfg: FrontendConfig, model_cfg: ModelConfig, *, n_classes: int) -> Classifier:
-    """Front-end and network for ``n_classes`` outputs, freshly initialised."""
-    return Classifier(LogMelFrontend(frontend_cfg),
-                      build_net(model_cfg, n_classes=n_classes, n_mels=frontend_cfg.n_mels))
+    """Front-end and network for ``n_classes`` outputs, freshly initialised (with physics heads when
+    ``model_cfg.physics_weight`` > 0)."""
+    net = build_net(model_cfg, n_classes=n_classes, frontend=frontend_cfg)
+    frontend = build_frontend(frontend_cfg, multi_branch=model_cfg.name == "ear")
+    physics = None
+    if model_cfg.physics_weight > 0:
+        dim = net.head.in_features
+        physics = PhysicsHeads(dim)
+    return Classifier(frontend, net, physics)

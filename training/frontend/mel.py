@@ -1,4 +1,4 @@
-"""Torch front-end built only from conv1d and matmul: no ``torch.stft``, no complex numbers.
+"""The log-mel branch in torch, built only from conv1d and matmul: no ``torch.stft``, no complex numbers.
 
 It exports to plain ONNX Conv/MatMul/Mul/Log ops, so runtimes without an STFT kernel (TensorRT
 < 10.5, TFLite, NPU toolchains) take it (DESIGN.md pitfalls). Its weights are built by the numpy
@@ -7,13 +7,12 @@ reference (``acoustics.features``), and it matches that reference to 1e-4.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch import nn
 
 from acoustics.features import FrontendConfig, hann_window, mel_filterbank
+from training.frontend.dft import dft_split, frame_rows
 
 
 def dft_kernels(cfg: FrontendConfig) -> np.ndarray:
@@ -24,15 +23,6 @@ def dft_kernels(cfg: FrontendConfig) -> np.ndarray:
     w = hann_window(cfg.n_fft)
     basis = np.concatenate([np.cos(phase) * w, -np.sin(phase) * w], axis=0)
     return basis[:, None, :]
-
-
-def dft_split(n_fft: int) -> tuple[int, int] | None:
-    """(n1, n2) with n1·n2 = n_fft and n1 ≤ n2 as close to √n_fft as possible, both ≥ 4; None when none exists."""
-    best = None
-    for n1 in range(4, math.isqrt(n_fft) + 1):
-        if n_fft % n1 == 0:
-            best = (n1, n_fft // n1)
-    return best
 
 
 def factored_tables(cfg: FrontendConfig) -> dict[str, np.ndarray]:
@@ -85,18 +75,8 @@ class LogMelFrontend(nn.Module):
                 self.register_buffer(name, torch.from_numpy(table).float(), persistent=False)
 
     def frames(self, audio: torch.Tensor) -> torch.Tensor:
-        """Windowed frames ``[batch, n_frames, n_fft]`` from Pad/Slice/Reshape/Concat only (no Gather, no unfold).
-
-        Frame f is samples [f·hop, f·hop + n_fft): the concatenation of rows j = 0..⌈n_fft/hop⌉−1 of the audio cut
-        into hop-long rows starting at j·hop, truncated to n_fft. A constant zero pad of one hop at the end keeps
-        every slice in range; those zeros never reach a kept sample.
-        """
-        hop, n_fft = self.cfg.hop_length, self.cfg.n_fft
-        n_frames = 1 + (audio.shape[-1] - n_fft) // hop
-        padded = nn.functional.pad(audio, (0, hop))
-        rows = [padded[:, j * hop: j * hop + n_frames * hop].unflatten(-1, (n_frames, hop))
-                for j in range(-(-n_fft // hop))]
-        return torch.cat(rows, dim=-1)[..., :n_fft] * self.window
+        """Windowed frames ``[batch, n_frames, n_fft]`` from Pad/Slice/Reshape/Concat only (no Gather, no unfold)."""
+        return frame_rows(audio, self.cfg.n_fft, self.cfg.hop_length) * self.window
 
     def power_factored(self, audio: torch.Tensor) -> torch.Tensor:
         """|DFT|² ``[batch, n_frames, n1, k2]`` by a two-stage Cooley–Tukey factorisation n_fft = n1·n2.
@@ -136,10 +116,16 @@ class LogMelFrontend(nn.Module):
         return torch.matmul(self.mel, spec.real.square() + spec.imag.square())
 
     def log_normalise(self, mel: torch.Tensor) -> torch.Tensor:
-        """Gain-invariant per-window log-mel; the same formula as ``acoustics.features.log_mel_normalised``."""
+        """Gain-invariant log-mel normalised per window or per band (``cfg.mel_norm``); the same formulas as
+        ``acoustics.features.log_mel_normalised`` / ``log_mel_band_normalised``."""
         mean = mel.mean(dim=(-2, -1), keepdim=True)
         db = 10.0 * torch.log10(mel + self.cfg.floor_rel * mean + 1e-30)
-        return (db - db.mean(dim=(-2, -1), keepdim=True)) / self.cfg.scale_db
+        dims = (-1,) if self.cfg.mel_norm == "band" else (-2, -1)
+        return (db - db.mean(dim=dims, keepdim=True)) / self.cfg.scale_db
+
+    def fast(self, audio: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` with the FFT path (training)."""
+        return self.log_normalise(self.mel_power_fft(audio))
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         return self.log_normalise(self.mel_power(audio))

@@ -1,0 +1,107 @@
+"""DEMON branch (numpy reference): cavitation's modulation spectrum per carrier band, in dB over background.
+
+Per band: analytic band-pass (complex FIR) taken every ``carrier_stride`` samples → |·|² (square-law envelope) →
+Kaiser low-pass and decimate to the envelope rate (250 Hz) → Hann frames (mean removed) → |DFT|² of the bins
+around ``fmin``–``fmax`` → two-pass split-window background → dB excess (clipped, / 10). Shaft rate, its
+harmonics up to the blade count and the blade-rate harmonics appear as lines (physics.md §3).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from acoustics.frontend.config import FrontendConfig
+from acoustics.frontend.filters import (
+    analytic_bandpass_taps,
+    excess_db,
+    framed,
+    hann_window,
+    lowpass_taps,
+    strided_fir,
+    strided_length,
+    tpsw_background,
+)
+
+
+def carrier_rate(cfg: FrontendConfig) -> float:
+    """Rate [Hz] at which each band's squared envelope is taken."""
+    return cfg.sample_rate / cfg.demon.carrier_stride
+
+
+def envelope_rate(cfg: FrontendConfig) -> float:
+    """Rate [Hz] of the decimated envelope the DEMON spectrum is taken of."""
+    return carrier_rate(cfg) / cfg.demon.envelope_decimation
+
+
+def demon_bins(cfg: FrontendConfig) -> tuple[int, int, int, int]:
+    """(first kept, last kept, first computed, one past the last computed) bin of the envelope DFT (never DC)."""
+    dm = cfg.demon
+    df = envelope_rate(cfg) / dm.n_fft
+    first, last = math.ceil(dm.fmin / df - 1e-9), math.floor(dm.fmax / df + 1e-9)
+    return first, last, max(1, first - dm.tpsw_half_bins), min(dm.n_fft // 2, last + dm.tpsw_half_bins) + 1
+
+
+def demon_freqs(cfg: FrontendConfig) -> np.ndarray:
+    """Modulation frequency [Hz] of every kept DEMON bin."""
+    first, last, _, _ = demon_bins(cfg)
+    return np.arange(first, last + 1) * (envelope_rate(cfg) / cfg.demon.n_fft)
+
+
+def carrier_taps(cfg: FrontendConfig) -> np.ndarray:
+    """Complex band-pass taps, complex128 ``[bands, carrier_taps]``."""
+    dm = cfg.demon
+    return np.stack([analytic_bandpass_taps(dm.carrier_taps, band, cfg.sample_rate, dm.carrier_beta)
+                     for band in dm.bands_hz])
+
+
+def envelope_taps(cfg: FrontendConfig) -> np.ndarray:
+    """The envelope's low-pass at the carrier rate, float64 ``[envelope_taps]``."""
+    dm = cfg.demon
+    return lowpass_taps(dm.envelope_taps, dm.envelope_cutoff_hz, carrier_rate(cfg), dm.envelope_beta)
+
+
+def envelope_length(n_samples: int, cfg: FrontendConfig) -> int:
+    """Envelope samples from ``n_samples`` model-rate samples."""
+    dm = cfg.demon
+    return strided_length(strided_length(n_samples, dm.carrier_taps, dm.carrier_stride), dm.envelope_taps,
+                          dm.envelope_decimation)
+
+
+def demon_min_samples(cfg: FrontendConfig) -> int:
+    """Fewest model-rate samples that give one DEMON frame."""
+    dm = cfg.demon
+    return ((dm.n_fft - 1) * dm.envelope_decimation + dm.envelope_taps - 1) * dm.carrier_stride + dm.carrier_taps
+
+
+def envelopes(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
+    """Decimated square-law envelope of every band, ``[..., bands, samples]`` (full scale²)."""
+    dm = cfg.demon
+    x = np.asarray(audio, dtype=np.float64)
+    low = envelope_taps(cfg)
+    out = []
+    for taps in carrier_taps(cfg):
+        z = strided_fir(x, taps, dm.carrier_stride)
+        out.append(strided_fir(z.real ** 2 + z.imag ** 2, low, dm.envelope_decimation))
+    return np.stack(out, axis=-2)
+
+
+def demon_power(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
+    """|DFT|² of the computed envelope bins, ``[..., bands, frames, bins]``; each frame's mean is removed first."""
+    dm = cfg.demon
+    frames = framed(envelopes(audio, cfg), dm.n_fft, dm.hop)
+    frames = frames - frames.mean(axis=-1, keepdims=True)
+    spec = np.fft.rfft(frames * hann_window(dm.n_fft), axis=-1)
+    _, _, start, stop = demon_bins(cfg)
+    spec = spec[..., start:stop]
+    return spec.real ** 2 + spec.imag ** 2
+
+
+def demon_gram(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
+    """DEMON gram ``[..., bands, frames, kept bins]``: dB over the TPSW background, clipped, / 10."""
+    dm = cfg.demon
+    power = demon_power(audio, cfg)
+    background = tpsw_background(power, half=dm.tpsw_half_bins, gap=dm.tpsw_gap_bins, clip=dm.tpsw_clip)
+    first, last, start, _ = demon_bins(cfg)
+    return excess_db(power, background, slice(first - start, last - start + 1), dm.floor_rel, dm.clip_db)
