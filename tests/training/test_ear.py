@@ -10,7 +10,7 @@ from training.config import ModelConfig, TrainConfig, min_window_samples
 from training.frontend import PhysicsFrontend
 from training.frontend.dft import BandPowerDFT, StridedFIR
 from training.models import build_classifier
-from training.models.ear import POOL_HALF_WIDTHS, f0_grid, harmonic_matrix
+from training.models.ear import HarmonicStem, f0_grid
 
 CFG = FrontendConfig(branches=("mel", "lofar", "demon"), mel_norm="band", n_fft=256, hop_length=256, n_mels=32,
                      fmin=150.0, fmax=8000.0).validate()
@@ -70,14 +70,14 @@ def test_block_fir_and_band_dft_equal_their_definitions():
 
 def test_harmonic_matrix_peaks_at_the_fundamental_of_a_comb():
     freqs = lofar_freqs(CFG)
-    table = torch.from_numpy(harmonic_matrix(freqs, 2.0, 200.0, 10))
+    stem = HarmonicStem(freqs, 2.0, 200.0, 10, out_dim=8, channels=1)
     f0 = f0_grid(2.0, 200.0)
+    assert stem.table.shape[0] < freqs.size  # coarse pooling for high harmonics keeps the table small
     for fundamental in (13.7, 61.3):  # a blade-rate family, a firing-rate family
         evidence = torch.zeros(1, freqs.size)
         for k in range(1, 11):
             evidence[0, np.argmin(np.abs(freqs - fundamental * k))] = 1.0
-        wide = torch.cat([torch.nn.functional.max_pool1d(evidence[None], 2 * w + 1, 1, w)[0] for w in POOL_HALF_WIDTHS], -1)
-        salience = (wide @ table)[0].numpy()
+        salience = stem.salience(evidence[None])[0, 0].numpy()
         assert abs(f0[salience.argmax()] / fundamental - 1) < 0.01
         assert salience.max() == pytest.approx(1.0, abs=1e-6)  # every harmonic found at full height
 

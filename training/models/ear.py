@@ -26,7 +26,9 @@ DEMON_F0_HZ = (0.5, 25.0, 21)    # shaft rates 30–1500 rpm (physics.md §4), h
 F0_STEP = 0.01                   # relative spacing of the fundamental grid (design note: 1 %)
 
 
-POOL_HALF_WIDTHS = (1, 4, 13)   # evidence max-pooled over ±1, ±4, ±13 bins: tolerances for low to high harmonics
+# Evidence max-pooled as (half-width, stride) in bins: a harmonic is read from the pooling whose reach
+# (half-width − stride/2) covers its tolerance, so high harmonics are read coarsely, low ones finely (design note).
+HARMONIC_POOLS = ((2, 1), (4, 2), (8, 4), (16, 8))
 
 
 def f0_grid(lo_hz: float, hi_hz: float, step: float = F0_STEP) -> np.ndarray:
@@ -34,26 +36,44 @@ def f0_grid(lo_hz: float, hi_hz: float, step: float = F0_STEP) -> np.ndarray:
     return np.exp(np.arange(np.log(lo_hz), np.log(hi_hz) + 1e-9, np.log1p(step)))
 
 
+def pooled_length(bins: int, half: int, stride: int) -> int:
+    """Outputs of ``max_pool1d(kernel 2·half + 1, stride, padding half)`` over ``bins``."""
+    return (bins + 2 * half - (2 * half + 1)) // stride + 1
+
+
 def harmonic_matrix(freqs_hz: np.ndarray, lo_hz: float, hi_hz: float, max_order: int,
-                    step: float = F0_STEP) -> np.ndarray:
-    """``[len(POOL_HALF_WIDTHS)·bins, fundamentals]`` weights over the evidence max-pooled at each of
-    :data:`POOL_HALF_WIDTHS` (stacked in that order): column j averages, for k = 1..max_order with k·f0_j inside the
-    band of ``freqs_hz``, the bin nearest k·f0_j in the narrowest pooling that covers the grid's half step
-    (k·f0·step/2) plus one bin of drift. So every harmonic of a fundamental between two grid points is found,
-    and a sharp line is taken at its full height (max pooling, not an average). float32."""
+                    step: float = F0_STEP) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """(table ``[rows, fundamentals]``, the pooled-row range (first, stop) taken from each of
+    :data:`HARMONIC_POOLS`): column j averages, for k = 1..max_order with k·f0_j inside the band of ``freqs_hz``,
+    the pooled evidence nearest k·f0_j in the coarsest pooling whose reach still covers the grid's half step
+    (k·f0·step/2) plus one bin of drift — so every harmonic of a fundamental between two grid points is found at
+    its full height (max pooling, not an average), and the table stays small. The rows are the used ranges of
+    each pooling, stacked in order. float32."""
     freqs = np.asarray(freqs_hz, dtype=np.float64)
     df, bins = freqs[1] - freqs[0], freqs.size
     f0 = f0_grid(lo_hz, hi_hz, step)
-    out = np.zeros((len(POOL_HALF_WIDTHS) * bins, f0.size), dtype=np.float32)
-    widths = np.asarray(POOL_HALF_WIDTHS)
+    reach = np.asarray([h - s / 2 for h, s in HARMONIC_POOLS])
+    picks: list[tuple[int, int, int, float]] = []  # (pooling, pooled row, column, weight)
     for j, f in enumerate(f0):
         harmonics = f * np.arange(1, max_order + 1)
         harmonics = harmonics[(harmonics >= freqs[0]) & (harmonics <= freqs[-1])]
         for h in harmonics:
             need = 0.5 * step * h / df + 1.0
-            v = int(np.searchsorted(widths, need)) if need <= widths[-1] else len(widths) - 1
-            out[v * bins + int(np.rint((h - freqs[0]) / df)), j] += 1.0 / harmonics.size
-    return out
+            v = int(np.searchsorted(reach, need)) if need <= reach[-1] else len(reach) - 1
+            stride = HARMONIC_POOLS[v][1]
+            row = min(int(np.rint((h - freqs[0]) / df / stride)), pooled_length(bins, *HARMONIC_POOLS[v]) - 1)
+            picks.append((v, row, j, 1.0 / harmonics.size))
+    ranges, offsets, total = [], [], 0
+    for v in range(len(HARMONIC_POOLS)):
+        rows = [r for pv, r, _, _ in picks if pv == v]
+        first, stop = (min(rows), max(rows) + 1) if rows else (0, 0)
+        ranges.append((first, stop))
+        offsets.append(total - first)
+        total += stop - first
+    table = np.zeros((total, f0.size), dtype=np.float32)
+    for v, row, j, w in picks:
+        table[offsets[v] + row, j] += w
+    return table, ranges
 
 
 def _conv(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
@@ -95,26 +115,30 @@ class LineStem(nn.Module):
 
 class HarmonicStem(nn.Module):
     """Line evidence ``[batch, channels, bins]`` → harmonic salience over a log grid of fundamentals → small CNN →
-    ``[batch, out_dim]``. The evidence is the clipped dB excess (0–20 dB), max-pooled over ±1, ±4 and ±13 bins so
-    that a harmonic is found within the grid's tolerance wherever it lies (:func:`harmonic_matrix`)."""
+    ``[batch, out_dim]``. The evidence is the clipped dB excess (0–20 dB), max-pooled finely for low and coarsely
+    for high harmonics so that each is found within the grid's tolerance (:func:`harmonic_matrix`)."""
 
     def __init__(self, freqs_hz: np.ndarray, lo_hz: float, hi_hz: float, max_order: int, *, out_dim: int,
                  channels: int):
         super().__init__()
-        table = harmonic_matrix(freqs_hz, lo_hz, hi_hz, max_order)
+        table, self.ranges = harmonic_matrix(freqs_hz, lo_hz, hi_hz, max_order)
         self.register_buffer("table", torch.from_numpy(table), persistent=False)
-        self.half_widths = POOL_HALF_WIDTHS
         self.body = nn.Sequential(_conv(channels, 16, 5), nn.MaxPool1d(2), _conv(16, 32, 5), nn.MaxPool1d(2))
         cells = table.shape[1] // 4
         self.grid = 16
         self.pool = max(1, cells // self.grid)
         self.out = nn.Sequential(nn.Linear(32 * (cells // self.pool + 1), out_dim), nn.ReLU(inplace=True))
 
-    def forward(self, evidence: torch.Tensor) -> torch.Tensor:
+    def salience(self, evidence: torch.Tensor) -> torch.Tensor:
+        """Harmonic salience ``[batch, channels, fundamentals]``: the mean pooled evidence at each f0's harmonics."""
         e = evidence.clamp(0.0, 2.0)
-        wide = torch.cat([nn.functional.max_pool1d(e, 2 * w + 1, stride=1, padding=w) for w in self.half_widths], dim=-1)
-        salience = torch.matmul(wide, self.table)  # [batch, channels, fundamentals]
-        h = self.body(salience)
+        wide = torch.cat([nn.functional.max_pool1d(e, 2 * half + 1, stride=stride, padding=half)[..., first:stop]
+                          for (half, stride), (first, stop) in zip(HARMONIC_POOLS, self.ranges, strict=True)
+                          if stop > first], dim=-1)
+        return torch.matmul(wide, self.table)
+
+    def forward(self, evidence: torch.Tensor) -> torch.Tensor:
+        h = self.body(self.salience(evidence))
         return self.out(torch.cat([h.amax(dim=-1), nn.functional.max_pool1d(h, self.pool).flatten(1)], dim=1))
 
 
