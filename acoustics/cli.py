@@ -50,7 +50,8 @@ def cmd_synth(args) -> None:
     manifest = render_dataset(out_dir=args.out, minutes=args.minutes, seed=args.seed, sample_rate=args.sample_rate,
                               clip_seconds=args.clip_seconds, workers=args.workers, scenes=args.scenes,
                               snr_threshold_db=args.snr_threshold_db,
-                              confuser_occurrence=_name_values(args.confusers, "--confusers"))
+                              confuser_occurrence=_name_values(args.confusers, "--confusers"),
+                              merchant_models=args.merchant_models)
     print(f"wrote {manifest} and {manifest.parent / 'events.csv'} (strong labels)")
     if args.preview:
         from acoustics.manifest import read_manifest
@@ -304,8 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--snr-threshold-db", type=float, default=0.0,
                    help="a contact is labelled present where its per-second SNR is at least this, dB")
     s.add_argument("--confusers", nargs="+", metavar="NAME=P", default=None,
-                   help="per-render probability of named confusers (acoustics/synth/confusers.py NAMES): 0 holds a "
-                        "type out of training data, 1 puts it in every render of an open-set check set")
+                   help="per-render probability of named confusers and cetaceans (NAMES of acoustics/synth/"
+                        "confusers.py and cetaceans.py): 0 holds a type out of training data, 1 puts it in every "
+                        "render of an open-set check set")
+    s.add_argument("--merchant-models", nargs="+", choices=["je", "wh", "randi"], default=None, metavar="MODEL",
+                   help="merchant broadband source models to draw from (je, wh, randi; default all three), e.g. "
+                        "'je wh' to train on two and render the third for a source-model shift test")
     s.add_argument("--preview", type=int, default=0, metavar="N",
                    help="also draw LOFAR/DEMON previews of the first N recordings into OUT/previews")
     s.set_defaults(func=cmd_synth)

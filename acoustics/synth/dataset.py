@@ -22,8 +22,9 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from acoustics.manifest import Row, write_manifest
-from acoustics.synth import confusers, recorder
+from acoustics.synth import cetaceans, confusers, recorder
 from acoustics.synth.scene import RENDERER_VERSION, SNR_THRESHOLD_DB, render_recording, render_scene
+from acoustics.synth.vessels import MERCHANT_MODEL_NAMES, merchant_model_choices
 from acoustics.taxonomy import CLASSES
 
 
@@ -42,23 +43,30 @@ def single_threaded() -> None:
     threadpool_limits(1)
 
 
+OCCURRENCE_MODULES = (confusers, cetaceans)  # modules with NAMES and an OCCURRENCE table the override may set
+
+
 @contextlib.contextmanager
 def occurrence_override(override: dict[str, float] | None):
-    """Temporarily set the per-render probability of named confusers (``confusers.OCCURRENCE``), e.g. 0 to hold
-    a type out of a training set or 1 to build an open-set check set; restored afterwards."""
-    saved = dict(confusers.OCCURRENCE)
-    unknown = sorted(set(override or {}) - set(confusers.NAMES))
+    """Temporarily set the per-render probability of named confusers and cetaceans (``confusers.OCCURRENCE``,
+    ``cetaceans.OCCURRENCE``), e.g. 0 to hold a type out of a training set or 1 to build an open-set check set;
+    restored afterwards."""
+    saved = [dict(m.OCCURRENCE) for m in OCCURRENCE_MODULES]
+    known = [name for m in OCCURRENCE_MODULES for name in m.NAMES]
+    unknown = sorted(set(override or {}) - set(known))
     if unknown:
-        raise ValueError(f"unknown confuser(s) {', '.join(unknown)}; known: {', '.join(confusers.NAMES)}")
+        raise ValueError(f"unknown confuser(s) {', '.join(unknown)}; known: {', '.join(known)}")
     bad = {k: v for k, v in (override or {}).items() if not 0.0 <= float(v) <= 1.0}
     if bad:
         raise ValueError(f"confuser probabilities must lie in [0, 1], got {bad}")
-    confusers.OCCURRENCE.update({k: float(v) for k, v in (override or {}).items()})
+    for m in OCCURRENCE_MODULES:
+        m.OCCURRENCE.update({k: float(v) for k, v in (override or {}).items() if k in m.NAMES})
     try:
         yield
     finally:
-        confusers.OCCURRENCE.clear()
-        confusers.OCCURRENCE.update(saved)
+        for m, table in zip(OCCURRENCE_MODULES, saved, strict=True):
+            m.OCCURRENCE.clear()
+            m.OCCURRENCE.update(table)
 
 
 def _render_one(job: dict) -> dict:
@@ -69,12 +77,13 @@ def _render_one(job: dict) -> dict:
 
 def _render_one_now(job: dict) -> dict:
     """:func:`_render_one` under the job's confuser settings."""
+    models = job.get("merchant_models")
     if job["scenes"]:
         audio, params = render_scene(seed=job["seed"], duration_s=job["duration_s"], sample_rate=job["sample_rate"],
-                                     snr_threshold_db=job["threshold_db"])
+                                     snr_threshold_db=job["threshold_db"], merchant_models=models)
     else:
         audio, params = render_recording(label=job["label"], seed=job["seed"], duration_s=job["duration_s"],
-                                         sample_rate=job["sample_rate"])
+                                         sample_rate=job["sample_rate"], merchant_models=models)
     bits = params["bit_depth"]
     codes = np.rint(audio.astype(np.float64) * 2.0 ** (bits - 1)).astype(np.int32)  # exact: float32 holds codes
     wav = Path(job["audio_dir"]) / f"{job['recording_id']}.wav"
@@ -133,15 +142,19 @@ def _write_events(events: list[dict], path: Path) -> Path:
 def render_dataset(*, out_dir, minutes: float, seed: int, sample_rate: int = 16000, clip_seconds: float = 30.0,
                    workers: int = 2, classes=("ambient", "merchant", "warship", "drone"),
                    progress: bool = True, scenes: bool = False,
-                   snr_threshold_db: float = SNR_THRESHOLD_DB, confuser_occurrence: dict[str, float] | None = None) -> Path:
+                   snr_threshold_db: float = SNR_THRESHOLD_DB, confuser_occurrence: dict[str, float] | None = None,
+                   merchant_models=None) -> Path:
     """Render round(minutes·60/clip_seconds) recordings of clip_seconds [s] at sample_rate [Hz], each fixed by
     a seed derived from (seed, index); returns the path of ``manifest.csv``.
 
     scenes=False: single-contact clips, ``classes`` round-robin. scenes=True: multi-contact scenes (0–2 drawn
     contacts; ``classes`` unused), manifest rows per labelled span (see the module docstring).
     snr_threshold_db [dB]: frame SNR above which a contact is labelled (strong labels, ``events.csv``).
-    confuser_occurrence: per-render probability of named confusers instead of ``confusers.OCCURRENCE`` (0 holds a
-    type out of a training set, 1 puts it in every render of an open-set check set).
+    confuser_occurrence: per-render probability of named confusers or cetaceans instead of ``confusers.OCCURRENCE``
+    / ``cetaceans.OCCURRENCE`` (0 holds a type out of a training set, 1 puts it in every render of an open-set
+    check set). merchant_models: the merchant broadband models drawn (some of je, wh, randi; None: all three, as
+    ``vessels.MERCHANT_MODELS`` weights them), e.g. ("je", "wh") for training and ("randi",) for a source-model
+    shift test.
     Writes ``audio/<id>.wav`` (PCM_16/PCM_24 per drawn bit depth), ``audio/<id>.json`` (params, with each
     contact's SNR per frame and spans), ``manifest.csv`` (extra columns snr_db, range_m = horizontal CPA
     distance [m], sea_state), ``events.csv`` and ``synth_config.json`` under out_dir. Output does not depend on
@@ -151,6 +164,8 @@ def render_dataset(*, out_dir, minutes: float, seed: int, sample_rate: int = 160
     unknown = [c for c in classes if c not in CLASSES]
     if unknown or not classes:
         raise ValueError(f"unknown or no classes {unknown or classes}; expected a subset of {', '.join(CLASSES)}")
+    models = None if merchant_models is None else [m for m in MERCHANT_MODEL_NAMES if m in set(merchant_models)]
+    merchant_model_choices(merchant_models)  # an unknown or empty set fails here, before any render
     count = int(round(minutes * 60.0 / clip_seconds))
     if count < 1:
         raise ValueError(f"minutes={minutes} with clip_seconds={clip_seconds} gives no recordings")
@@ -160,7 +175,8 @@ def render_dataset(*, out_dir, minutes: float, seed: int, sample_rate: int = 160
     jobs = [{"index": i, "label": classes[i % len(classes)], "seed": recording_seed(seed, i),
              "recording_id": f"syn-{seed}-{i:05d}", "duration_s": float(clip_seconds),
              "sample_rate": int(sample_rate), "audio_dir": str(audio_dir), "scenes": bool(scenes),
-             "threshold_db": float(snr_threshold_db), "confuser_occurrence": dict(confuser_occurrence or {})}
+             "threshold_db": float(snr_threshold_db), "confuser_occurrence": dict(confuser_occurrence or {}),
+             "merchant_models": models}
             for i in range(count)]
     with occurrence_override(confuser_occurrence):  # a bad name or probability fails here, before any render
         pass
@@ -182,7 +198,8 @@ def render_dataset(*, out_dir, minutes: float, seed: int, sample_rate: int = 160
     # Only what fixes the output (not the folder or the worker count), so the same seed gives the same bytes.
     config = {"minutes": minutes, "seed": seed, "sample_rate": sample_rate, "clip_seconds": clip_seconds,
               "classes": list(classes), "count": count, "renderer_version": RENDERER_VERSION,
-              "scenes": bool(scenes), "snr_threshold_db": float(snr_threshold_db)}
+              "scenes": bool(scenes), "snr_threshold_db": float(snr_threshold_db),
+              "merchant_models": models or list(MERCHANT_MODEL_NAMES)}
     if confuser_occurrence:
         config["confuser_occurrence"] = dict(sorted(confuser_occurrence.items()))
     (out / "synth_config.json").write_text(json.dumps(config, sort_keys=True, indent=2) + "\n")

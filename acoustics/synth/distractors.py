@@ -6,7 +6,8 @@ functions place the events from their own generator and return the received pres
 JSON record of what they placed (times, levels, ranges).
 
 Levels: source levels SL in dB re 1 µPa @ 1 m (rms over the call), received level RL = SL − TL with
-TL = spreading(r, H) + Francois–Garrison absorption (propagation.py, physics.md §6).
+TL = spreading(r, H) + Francois–Garrison absorption (propagation.py, physics.md §6). Killer, minke and right whales
+are in cetaceans.py; figures beyond physics.md (humpback unit lengths) are in docs/physics_additions.md.
 """
 
 from __future__ import annotations
@@ -58,9 +59,11 @@ HUMPBACK_PEAK_HZ = (52.0, 3877.0)  # unit peak frequency 52–3877 Hz
 HUMPBACK_SL_MAX_DB = (151.0, 173.0)  # max SL per unit 151–173 dB rms
 HUMPBACK_UNIT_BELOW_MAX_DB = (0.0, 13.0)  # design note: units down to 138 dB (the song's 138–187 dB span)
 HUMPBACK_SLOPE_DB_PER_OCTAVE = -2.3  # SL falls 2.3 dB/octave (Au 2006; design note: applied across harmonics)
-HUMPBACK_HARMONICS = 6  # design note
+HUMPBACK_HARMONICS = (1, 12)  # design note: harmonics per unit; units range "from pure tones to tone bursts"
+# (K. Payne 2000) and Au et al. 2006 measured their higher-frequency harmonics across a 24 kHz band
 HUMPBACK_FM_RATIO = (0.7, 1.4)  # design note: end/start frequency of a unit's linear FM
-HUMPBACK_UNIT_S = (0.4, 3.0)  # design note: unit length
+HUMPBACK_UNIT_S = (0.15, 8.0)  # units last 0.15–8 s (K. Payne 2000, "The progressively changing songs of
+# humpback whales", in The Origins of Music); drawn log-uniform (design note). Renderer 0.4: 0.4–3 s design note
 HUMPBACK_GAP_S = (0.3, 3.0)  # design note: silence between units
 HUMPBACK_RANGE_M = (500.0, 20000.0)  # design note: log-uniform
 BAND_TOP_FRACTION = 0.45  # tones kept below the 0.45·fs anti-alias corner (physics.md §7 design note)
@@ -160,33 +163,35 @@ def render_blue_whale(rng: np.random.Generator, p: dict, n: int, fs: int, water_
 
 
 def _humpback_units(rng: np.random.Generator, duration_s: float, f_top: float) -> list[tuple[float, ...]]:
-    """(start [s], length [s], start and end frequency [Hz], dB below the whale's max SL) per unit."""
+    """(start [s], length [s], start and end frequency [Hz], dB below the whale's max SL, harmonics) per unit."""
     units, t = [], rng.uniform(0.0, HUMPBACK_GAP_S[1])
     while t < duration_s:
-        dur = rng.uniform(*HUMPBACK_UNIT_S)
+        dur = _log_uniform(rng, *HUMPBACK_UNIT_S)
         f0 = _log_uniform(rng, HUMPBACK_PEAK_HZ[0], min(HUMPBACK_PEAK_HZ[1], f_top / HUMPBACK_FM_RATIO[1]))
-        units.append((t, dur, f0, f0 * rng.uniform(*HUMPBACK_FM_RATIO), rng.uniform(*HUMPBACK_UNIT_BELOW_MAX_DB)))
+        units.append((t, dur, f0, f0 * rng.uniform(*HUMPBACK_FM_RATIO), rng.uniform(*HUMPBACK_UNIT_BELOW_MAX_DB),
+                      int(rng.integers(HUMPBACK_HARMONICS[0], HUMPBACK_HARMONICS[1] + 1))))
         t += dur + rng.uniform(*HUMPBACK_GAP_S)
     return units
 
 
 def render_humpback(rng: np.random.Generator, p: dict, n: int, fs: int, water_depth_m: float
                     ) -> tuple[np.ndarray, dict]:
-    """Humpback song units [µPa]: harmonic FM tones, harmonic k at −2.3·log2(k) dB, each harmonic
-    attenuated at its own frequency; and the record of every unit."""
+    """Humpback song units [µPa]: harmonic FM tones (1–12 harmonics per unit), harmonic k at −2.3·log2(k) dB, the
+    unit's harmonics sharing its SL in power, each attenuated at its own frequency; and the record of every unit."""
     out = np.zeros(n)
     f_top = BAND_TOP_FRACTION * fs
-    k = np.arange(1, HUMPBACK_HARMONICS + 1)
-    rel_db = HUMPBACK_SLOPE_DB_PER_OCTAVE * np.log2(k)
-    rel_db -= 10 * np.log10(np.sum(10 ** (rel_db / 10)))  # harmonics share the unit's SL in power
     record = []
-    for t0, dur, f0, f1, below in _humpback_units(rng, n / fs, f_top):
+    for t0, dur, f0, f1, below, harmonics in _humpback_units(rng, n / fs, f_top):
+        k = np.arange(1, harmonics + 1)
+        rel_db = HUMPBACK_SLOPE_DB_PER_OCTAVE * np.log2(k)
+        rel_db -= 10 * np.log10(np.sum(10 ** (rel_db / 10)))  # harmonics share the unit's SL in power
         sl = p["sl_max_db"] - below
         keep = k * max(f0, f1) < f_top
         rl = received_db(sl + rel_db[keep], k[keep] * 0.5 * (f0 + f1), p["range_m"], water_depth_m)
         _add_sweep(out, fs, t0, dur, f0, f1, 0.0, harmonics=10 ** (rl / 20))
         record.append({"t_s": _r(t0), "dur_s": _r(dur), "f_start_hz": _r(f0, 1), "f_end_hz": _r(f1, 1),
-                       "sl_db": _r(sl), "received_db": _r(10 * np.log10(np.sum(10 ** (rl / 10))))})
+                       "harmonics": int(harmonics), "sl_db": _r(sl),
+                       "received_db": _r(10 * np.log10(np.sum(10 ** (rl / 10))))})
     return out, {"units": record}
 
 

@@ -12,10 +12,15 @@ import numpy as np
 import scipy.fft as sfft
 from scipy.optimize import brentq
 
-from acoustics.synth import ambient, confusers, geometry, propagation, recorder, sources
+from acoustics.synth import ambient, cetaceans, confusers, geometry, propagation, recorder, sources
 from acoustics.taxonomy import CLASSES, FINE_TYPES
 
-RENDERER_VERSION = "uwac-synth 0.4.0"  # 0.3: confusers, recorder chain, SNR −20..+30 dB; 0.4: CPA ≤ 30 km
+RENDERER_VERSION = "uwac-synth 0.5.0"  # 0.3: confusers, recorder chain, SNR −20..+30 dB; 0.4: CPA ≤ 30 km;
+# 0.5: tonal line levels drawn over the broadband model that renders the ship (0.4 used JE for W–H and RANDI
+# merchants too, so their blade lines sat under their own continuum) with excess ranges widened down to weak lines
+# in every class; the Z-th shaft harmonic no longer doubles the blade line, and coincident lines of one drive add
+# in power; killer, minke and right whale calls (cetaceans.py) in every class; humpback units 0.15–8 s with 1–12
+# harmonics; merchant_models restricts the merchant broadband models drawn (source-model shift tests)
 SNR_DRAW_DB = (-20.0, 30.0)  # target SNR drawn when none is given [dB]; physics.md §6 design note: about −20 to +40 dB
 # CPA distances the solver may place a contact at [m]: physics.md §6, "scenario ranges should span 50 m–30 km
 # so that SNR covers about −20 to +40 dB". Renderer 0.3 allowed 100 km: half the merchants were solved to
@@ -97,14 +102,17 @@ def _streams(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
 
 
-def _draw_contact(rng: np.random.Generator, spec: dict, duration_s: float, sample_rate: int) -> dict:
-    """Draw one contact (class, vessel, track, target SNR); keys given in ``spec`` override the draws."""
+def _draw_contact(rng: np.random.Generator, spec: dict, duration_s: float, sample_rate: int,
+                  merchant_models=None) -> dict:
+    """Draw one contact (class, vessel, track, target SNR); keys given in ``spec`` override the draws (a merchant's
+    ``source_model`` too). A drawn merchant's broadband model comes from ``merchant_models`` (None: all)."""
     drawn_snr = round(float(rng.uniform(*SNR_DRAW_DB)), 3)  # drawn always, so later draws stay put
     drawn_label = CONTACT_CLASSES[int(rng.integers(0, len(CONTACT_CLASSES)))]
     label = spec.get("label") or drawn_label
     if label not in CONTACT_CLASSES:
         raise ValueError(f"a contact's label must be one of {', '.join(CONTACT_CLASSES)}, got {label!r}")
-    vessel = sources.draw_vessel(rng, label, spec.get("fine_label"), sample_rate)
+    vessel = sources.draw_vessel(rng, label, spec.get("fine_label"), sample_rate, spec.get("source_model"),
+                                 merchant_models)
     track = geometry.draw_track(rng, vessel, duration_s, range_limits(vessel))
     track.update({k: spec[k] for k in TRACK_KEYS if spec.get(k) is not None})
     track["speed_m_s"] = float(track["speed_kn"]) * geometry.KNOT_M_S
@@ -259,7 +267,8 @@ PRIMARY_KEYS = ("snr_db", "snr_drawn", "snr_before_correction_db", "snr_correcti
 
 def scene_components(*, seed: int, duration_s: float, sample_rate: int = 16000, contacts: list[dict] | None = None,
                      snr_threshold_db: float = SNR_THRESHOLD_DB, frame_s: float = SNR_FRAME_S,
-                     water: dict | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, dict]:
+                     water: dict | None = None, merchant_models=None
+                     ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, dict]:
     """Per-contact received pressure [µPa] as float32 time signals (before the recorder's anti-alias filter), the
     ambient rfft and time signal (band-limited below 0.45·fs), and the params. See :func:`render_scene`."""
     n = int(round(duration_s * sample_rate))
@@ -287,8 +296,12 @@ def scene_components(*, seed: int, duration_s: float, sample_rate: int = 16000, 
     # the transients: in every class at the same rates, and outside the SNR reference like the distractors.
     confuser_t, env["confusers"] = confusers.render_confusers(confusers.confuser_rng(seed), n, sample_rate,
                                                               water=water, env=env)
-    if confuser_t is not None:
-        transients = transients + sfft.rfft(confuser_t)
+    # Cetacean calls (killer, minke, right whales; cetaceans.py): likewise label-free, from a stream of their own.
+    cetacean_t, env["cetaceans"] = cetaceans.render_cetaceans(cetaceans.cetacean_rng(seed), n, sample_rate,
+                                                              water=water)
+    extra = [x for x in (confuser_t, cetacean_t) if x is not None]
+    if extra:
+        transients = transients + sfft.rfft(sum(extra))
     amb = (continuum + transients) * aa
     amb_t = sfft.irfft(amb.astype(np.complex64), n)
     # SNR reference: the stationary continuum (sea, shipping, rain, thermal, self-noise), not the transient
@@ -302,7 +315,7 @@ def scene_components(*, seed: int, duration_s: float, sample_rate: int = 16000, 
            "frame_s": float(frame_s), "threshold_db": float(snr_threshold_db)}
     received_t, contact_params = [], []
     for i, spec in enumerate(specs):
-        contact = _draw_contact(_streams(seed, 2 + 2 * i), spec, n / sample_rate, sample_rate)
+        contact = _draw_contact(_streams(seed, 2 + 2 * i), spec, n / sample_rate, sample_rate, merchant_models)
         x, cp = _render_contact(contact, _streams(seed, 3 + 2 * i), n, ctx)
         received_t.append(x)
         contact_params.append({"contact": i, **cp})
@@ -336,14 +349,15 @@ def _digitise(received_t: list[np.ndarray], amb_t: np.ndarray, params: dict) -> 
 
 def render_scene(*, seed: int, duration_s: float, sample_rate: int = 16000, contacts: list[dict] | None = None,
                  snr_threshold_db: float = SNR_THRESHOLD_DB, frame_s: float = SNR_FRAME_S,
-                 water: dict | None = None) -> tuple[np.ndarray, dict]:
+                 water: dict | None = None, merchant_models=None) -> tuple[np.ndarray, dict]:
     """Render ambient plus vessel contacts as a hydrophone records them: float32 full-scale audio and params.
 
     contacts: one dict per contact, any of label (merchant/warship/drone), fine_label, snr_db (target whole-
     recording SNR, dB; drawn from SNR_DRAW_DB when None), and track keys d_cpa_m [m] (fixes the pass: no SNR
     solve, no correction), t_cpa_s [s], heading_deg, side (±1), source_depth_m [m], speed_kn (track speed only;
-    the source level keeps the vessel's drawn speed). None draws 0, 1 or 2 contacts. [] is ambient only.
-    Each contact's SNR is over the ambient continuum alone (not over the other contact, nor over transient
+    the source level keeps the vessel's drawn speed), source_model (je, wh or randi; merchants only). None draws
+    0, 1 or 2 contacts. [] is ambient only. merchant_models: the broadband models a drawn merchant comes from
+    (None: all three). Each contact's SNR is over the ambient continuum alone (not over the other contact, nor over transient
     distractors such as whale calls and shrimp snaps). params["contacts"][i] carries
     its track, ``snr_series_db`` (per frame_s [s] frame) and ``spans`` ([start_s, end_s] with frame SNR >=
     snr_threshold_db); the top-level label / snr_db / range_m / vessel are the loudest contact's (ambient when
@@ -352,11 +366,12 @@ def render_scene(*, seed: int, duration_s: float, sample_rate: int = 16000, cont
     """
     received_t, _, amb_t, params = scene_components(seed=seed, duration_s=duration_s, sample_rate=sample_rate,
                                                     contacts=contacts, snr_threshold_db=snr_threshold_db,
-                                                    frame_s=frame_s, water=water)
+                                                    frame_s=frame_s, water=water, merchant_models=merchant_models)
     return _digitise(received_t, amb_t, params), params
 
 
-def _single_contact(label: str, fine_label: str | None, snr_db: float | None) -> list[dict]:
+def _single_contact(label: str, fine_label: str | None, snr_db: float | None,
+                    source_model: str | None = None) -> list[dict]:
     """Contact list of a single-contact training clip (empty for ambient), validating the labels."""
     if label not in CLASSES:
         raise ValueError(f"unknown class label {label!r}; expected one of {', '.join(CLASSES)}")
@@ -364,19 +379,21 @@ def _single_contact(label: str, fine_label: str | None, snr_db: float | None) ->
         if fine_label not in (None, *FINE_TYPES["ambient"]):
             raise ValueError(f"ambient fine type must be one of {FINE_TYPES['ambient']}, got {fine_label!r}")
         return []
-    return [{"label": label, "fine_label": fine_label, "snr_db": snr_db}]
+    return [{"label": label, "fine_label": fine_label, "snr_db": snr_db, "source_model": source_model}]
 
 
 def render_components(*, label: str, seed: int, duration_s: float, sample_rate: int = 16000,
-                      snr_db: float | None = None, fine_label: str | None = None
-                      ) -> tuple[np.ndarray | None, np.ndarray, dict]:
+                      snr_db: float | None = None, fine_label: str | None = None, source_model: str | None = None,
+                      merchant_models=None) -> tuple[np.ndarray | None, np.ndarray, dict]:
     """Received vessel and ambient pressure [µPa] as rfft spectra (length n//2+1, already band-limited
     below 0.45·fs), plus the params dict. The vessel spectrum is None for ``ambient``.
 
-    See :func:`render_recording` for the arguments and the SNR definition.
+    ``source_model`` (je, wh, randi) fixes a merchant's broadband model. See :func:`render_recording` for the
+    other arguments and the SNR definition.
     """
     received_t, amb, _, params = scene_components(seed=seed, duration_s=duration_s, sample_rate=sample_rate,
-                                                  contacts=_single_contact(label, fine_label, snr_db))
+                                                  contacts=_single_contact(label, fine_label, snr_db, source_model),
+                                                  merchant_models=merchant_models)
     params["fine_label"] = params["fine_label"] if received_t else (fine_label or "sea")
     vessel = sfft.rfft(received_t[0]) * recorder.anti_alias_gain(params["n_samples"], sample_rate) \
         if received_t else None
@@ -384,7 +401,8 @@ def render_components(*, label: str, seed: int, duration_s: float, sample_rate: 
 
 
 def render_recording(*, label: str, seed: int, duration_s: float, sample_rate: int = 16000,
-                     snr_db: float | None = None, fine_label: str | None = None) -> tuple[np.ndarray, dict]:
+                     snr_db: float | None = None, fine_label: str | None = None,
+                     merchant_models=None) -> tuple[np.ndarray, dict]:
     """Render a single-contact training clip: float32 full-scale audio (clipped, quantised) and its params.
 
     label: ambient, merchant, warship or drone; fine_label: a fine type of that class (drawn when None).
@@ -398,9 +416,12 @@ def render_recording(*, label: str, seed: int, duration_s: float, sample_rate: i
     None; ignored (null) for ambient. The CPA distance (``range_m``) is solved for the drawn t_cpa within
     RANGE_LIMITS_M (2 m for UUVs); a target out of reach keeps the limit and scales the vessel by
     ``level_adjust_db``; a final correction (``snr_correction_db``) makes the measured SNR equal the target.
+    merchant_models: the broadband models a merchant is drawn from (je, wh, randi; None: all three, with the
+    MERCHANT_MODELS weights), e.g. ("je", "wh") to train without RANDI.
     """
     received_t, _, amb_t, params = scene_components(seed=seed, duration_s=duration_s, sample_rate=sample_rate,
-                                                    contacts=_single_contact(label, fine_label, snr_db))
+                                                    contacts=_single_contact(label, fine_label, snr_db),
+                                                    merchant_models=merchant_models)
     if not received_t:
         params["fine_label"] = fine_label or "sea"
     return _digitise(received_t, amb_t, params), params

@@ -39,14 +39,16 @@ CONTROL_RATE_HZ = 20.0  # design note: drive tracks sampled at 20 Hz (FM ≤ 0.2
 OVERSAMPLE = 2.2  # design note: low-rate tone synthesis at 2.2 × the group's top frequency
 AM_OVERSAMPLE = 8.0  # design note: AM synthesised at 8 × its top rate, then linearly interpolated
 CHUNK_LINES = 16  # lines per vectorised cos block (bounds memory at n × 16 float32)
+COINCIDENT_HZ = 1e-3  # design note: lines of one drive closer than 1 mHz are one line (drift < 0.2 rad in 30 s)
 
 
 def draw_vessel(rng: np.random.Generator, label: str, fine_label: str | None, sample_rate: int,
-                source_model: str | None = None) -> dict:
+                source_model: str | None = None, merchant_models=None) -> dict:
     """Draw a vessel of class ``label`` (merchant, warship, drone); fine type drawn when None.
 
-    ``source_model`` (je, wh, randi) fixes a merchant's broadband model, otherwise drawn. Every tone stays
-    below 0.45·fs [Hz] even at its peak FM deviation. Returns a JSON-serialisable dict of all parameters.
+    ``source_model`` (je, wh, randi) fixes a merchant's broadband model; otherwise it is drawn, from
+    ``merchant_models`` only when given (e.g. ("je", "wh") to hold RANDI out). Every tone stays below 0.45·fs [Hz]
+    even at its peak FM deviation. Returns a JSON-serialisable dict of all parameters.
     """
     if label not in FINE_TYPES or label == "ambient":
         raise ValueError(f"no vessel for label {label!r}; expected merchant, warship or drone")
@@ -59,7 +61,7 @@ def draw_vessel(rng: np.random.Generator, label: str, fine_label: str | None, sa
         raise ValueError("source_model applies to merchant vessels only")
     f_max = ANTI_ALIAS * sample_rate
     if label == "merchant":
-        v = draw_merchant(rng, fine, f_max, source_model)
+        v = draw_merchant(rng, fine, f_max, source_model, merchant_models)
     elif label == "warship":
         v = draw_warship(rng, fine, f_max)
     else:
@@ -190,16 +192,36 @@ def am_waveform(rng: np.random.Generator, vessel: dict, n: int, sample_rate: int
     return a / peak if peak > 0 else a
 
 
+def merge_coincident(vessel: dict, items: list) -> list:
+    """(group, harmonic, amplitude, phase) items with lines of one drive at one frequency (within COINCIDENT_HZ)
+    merged into the first, amplitude √ΣA²: one spectral line carrying the sum of their powers (e.g. the firing
+    rate of a direct-drive 2-stroke with as many cylinders as blades, at the blade rate). Their relative phase
+    is not known; design note: add them in power rather than let a random phase cancel the blade line."""
+    groups = vessel["groups"]
+    key = [(groups[g]["drive"], groups[g]["f0_hz"] * h) for g, h, _, _ in items]
+    order = sorted(range(len(items)), key=lambda i: key[i])
+    out, head = [], None
+    for i in order:
+        if head is not None and key[i][0] == key[head][0] and key[i][1] - key[head][1] < COINCIDENT_HZ:
+            g, h, a, ph = out[-1]
+            out[-1] = (g, h, float(np.hypot(a, items[i][2])), ph)
+            continue
+        head = i
+        out.append(items[i])
+    return out
+
+
 def tonal_spectrum(rng: np.random.Generator, vessel: dict, n: int, sample_rate: int, tracks: dict) -> np.ndarray:
-    """rfft (length n//2+1) of all tonals: grouped lines with integrated phase, fixed lines on bins."""
+    """rfft (length n//2+1) of all tonals: grouped lines with integrated phase (coincident lines of one drive
+    merged in power, :func:`merge_coincident`), fixed lines on bins."""
     tones = vessel["tonals"]
     amp = np.sqrt(2.0) * 10.0 ** (np.array([t["level_db"] for t in tones]) / 20.0)  # rms level -> amplitude
     phase = rng.uniform(0, 2 * np.pi, len(tones))
     spec = np.zeros(n // 2 + 1, dtype=complex)
     fixed = [i for i, t in enumerate(tones) if t.get("group") is None]
     _place_lines(spec, n, sample_rate, [tones[i]["f_hz"] for i in fixed], amp[fixed], phase[fixed])
-    grouped = _by_group([(t["group"], t["harmonic"], amp[i], phase[i])
-                                 for i, t in enumerate(tones) if t.get("group") is not None])
+    grouped = _by_group(merge_coincident(vessel, [(t["group"], t["harmonic"], amp[i], phase[i])
+                                                  for i, t in enumerate(tones) if t.get("group") is not None]))
     _add_groups(spec, n, sample_rate, vessel, tracks, grouped)
     return spec
 

@@ -5,7 +5,10 @@ A vessel dict is JSON-serialisable. Tonal lines are ``{"kind", "f_hz", "order", 
 fundamental ``groups[g]["f0_hz"]`` and shares its phase, so it follows the group's ``drive`` — a slow
 controllable-pitch FM (``fm``) and a random walk of rate and level (``walk``, Wales 1997). A line with group
 None is a fixed tone (UUV PWM carrier). Line levels are tone powers [dB re 1 µPa @ 1 m], drawn as an excess
-over the broadband density at the line's frequency. "Design note" marks a choice no source states.
+(``LINE_EXCESS_DB``) over the SL density of the broadband model that renders the vessel (its ``spectrum`` dict,
+``source_spectra.broadband_psd_db``) at the line's frequency, so a line's level over its own continuum does not
+depend on which model (JE, W–H, RANDI, ...) renders the ship. "Design note" marks a choice no source states;
+figures beyond physics.md are in docs/physics_additions.md.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ ENGINES = {  # design note: engine speed [rpm] and cylinder counts (direct drive
     "high_4s": dict(stroke=4, rpm=(900, 1800), cylinders=(6, 12)),
 }
 MERCHANT_MODELS = ("je", "je", "wh", "randi")  # design note: JE half the time, W–H and RANDI a quarter each
+MERCHANT_MODEL_NAMES = ("je", "wh", "randi")  # the merchant broadband models (physics.md §1)
 MERCHANT_CIS_FRACTION = (0.55, 1.1)  # design note: CIS = fraction × the type's top speed (no public CIS, §1)
 SOURCE_DEPTH_PER_DRAFT = 0.7  # design note: merchant source depth ≈ 0.7 × draft (JE assumes 6 m, §1)
 GRID_HZ = (50.0, 60.0)  # generator lines 50 or 60 Hz × k (physics.md §2 design note)
@@ -73,8 +77,41 @@ AERIAL_ROTOR_SPREAD = 0.05  # design note: ±5 % around 60 and 150 Hz across air
 AERIAL_ALTITUDE_M = (5.0, 10.0)  # altitudes with 95–101 dB re 1 µPa rms at 1 m depth (Christiansen 2016)
 AERIAL_LEVEL_DB = (95.0, 101.0)  # received rms level at 1 m depth (Christiansen 2016; physics.md §4)
 AERIAL_DEPTH_M = (0.5, 1.0)  # design note: near-surface equivalent source
-AERIAL_LINE_FRACTION = (0.6, 0.85)  # design note: share of the power in rotor lines (rest broadband)
-AERIAL_HARMONICS = 12  # design note: harmonics per rotor family, 1 dB/harmonic decay
+AERIAL_LINE_FRACTION = (0.2, 0.85)  # design note: share of the power in rotor lines (rest broadband); renderer
+#   0.5 widened it down from 0.6 so that weak rotor lines occur (Laute 2023 gives only the 141–17,783 Hz band level)
+AERIAL_HARMONICS = 12  # design note: harmonics per rotor family
+AERIAL_HARMONIC_DECAY_DB = 1.0  # design note: level decay per rotor harmonic
+
+# --- tonal line levels (renderer 0.5) --------------------------------------------------------------------------
+# Excess [dB] of an order-1 line's tone power over the vessel's own broadband SL density at the line (the density
+# of the model that renders it, in 1 Hz); harmonic k then drops decay·(k − 1) dB. Ranges reach down to weak lines
+# in every class, so that no class is told by strong lines alone. Figures "computed here" use physics.md §1–§2.
+LINE_EXCESS_DB = {
+    "merchant": {
+        # Overseas Harriette (physics.md §2): blade rate 174 dB at 9.3 Hz, 14 dB over the JE bulker density (173 m,
+        # 16 kn) there; Wright & Cybulski (§1): 2nd blade harmonic ~175 dB against a 167 dB continuum at 50 Hz,
+        # 8 dB, with 6–8 dB model variance (computed here). Design note: 2–18 dB spans both, down to ~1σ below W&C.
+        "blade": (2.0, 18.0),
+        "shaft": (-4.0, 8.0),  # design note: shaft-rate harmonics weaker than blade lines, at worst under the continuum
+        # Harriette places FR, 3FR, 5FR among lines of 163–185 dB; 163 dB at 10·BR = 93 Hz is 3 dB over the JE
+        # density there (computed here). Design note: 0–15 dB.
+        "firing": (0.0, 15.0),
+        "generator": (-4.0, 8.0),  # design note: service diesel generator and grid lines (Harriette has one, §2)
+    },
+    "frigate_quiet": {  # design note: sound-decoupled generators, electric drive (Type 23, physics.md §4): weak lines
+        "blade": (-3.0, 6.0), "shaft": (-6.0, 3.0), "generator": (-4.0, 6.0),
+    },
+    "warship": {  # design note: frigate_sprint and patrol (no public warship lines, physics.md Gaps)
+        "blade": (0.0, 15.0), "shaft": (-4.0, 6.0), "generator": (-2.0, 10.0), "gas_turbine": (-2.0, 10.0),
+        "firing": (0.0, 12.0),
+    },
+    "uuv": {"blade": (0.0, 15.0), "shaft": (-4.0, 6.0)},  # design note: no public UUV propeller lines (§4)
+    "usv": {  # "engine tonals dominate at low speed, propeller tonals plus broadband at high speed" (physics.md §4);
+        # design note: the ranges that make it so on average
+        "firing": (4.0, 20.0), "firing_planing": (0.0, 12.0), "crankshaft": (-4.0, 8.0),
+        "blade": (0.0, 10.0), "blade_planing": (3.0, 16.0), "shaft": (-4.0, 6.0),
+    },
+}
 SNELL_CONE_DEG = 13.2  # air→water cone half-angle, Snell 343/1500 m/s (physics.md §4)
 
 
@@ -121,10 +158,12 @@ def _shafts(rng, groups: dict, rpm: float, shafts: int) -> list[float]:
 
 def _propeller_lines(rng, lines, shaft_hz, blades, psd_fn, f_max, *, blade_excess, shaft_excess,
                      blade_orders=10) -> None:
-    """Shaft-rate harmonics up to Z and blade-rate Z·f_s harmonics (physics.md §2) for every shaft."""
+    """Shaft-rate harmonics up to Z and blade-rate Z·f_s harmonics (physics.md §2) for every shaft; the Z-th shaft
+    harmonic is the blade-rate line itself, so the shaft series stops at Z − 1 (renderer 0.4 drew it twice, with
+    independent phases that could cancel the blade line)."""
     for i, fs_ in enumerate(shaft_hz):
         g = f"shaft{i + 1}"
-        _series(rng, lines, f"{g}_rate", g, fs_, 1, range(1, blades + 1), psd_fn, shaft_excess, 0.5, f_max)
+        _series(rng, lines, f"{g}_rate", g, fs_, 1, range(1, blades), psd_fn, shaft_excess, 0.5, f_max)
         _series(rng, lines, f"{g}_blade", g, fs_, blades, range(1, blade_orders + 1), psd_fn, blade_excess,
                 1.0, f_max)
 
@@ -174,15 +213,28 @@ def _psd(spectrum: dict):
     return lambda f: broadband_psd_db(f, spectrum)
 
 
-def draw_merchant(rng, fine: str, f_max: float, source_model: str | None = None) -> dict:
-    """Merchant of fine type ``fine``; broadband model je / wh / randi drawn unless ``source_model`` given."""
+def merchant_model_choices(models=None) -> tuple[str, ...]:
+    """MERCHANT_MODELS (with its weights) restricted to ``models`` (None: all); raises on unknown or no models."""
+    if models is None:
+        return MERCHANT_MODELS
+    unknown = sorted(set(models) - set(MERCHANT_MODEL_NAMES))
+    if unknown or not models:
+        raise ValueError(f"unknown or no merchant models {unknown or list(models)}; expected some of "
+                         f"{', '.join(MERCHANT_MODEL_NAMES)}")
+    return tuple(m for m in MERCHANT_MODELS if m in set(models))
+
+
+def draw_merchant(rng, fine: str, f_max: float, source_model: str | None = None, models=None) -> dict:
+    """Merchant of fine type ``fine``; broadband model je / wh / randi drawn (from ``models`` only, with the
+    MERCHANT_MODELS weights, when given) unless ``source_model`` fixes it."""
+    choices = merchant_model_choices(models)
     p = MERCHANT[fine]
     speed = _u(rng, *p["speed"])
     length = _u(rng, *_pick(rng, p["length"]), nd=1)
     rpm = _u(rng, *_pick(rng, p["rpm"]))
     blades = int(_pick(rng, p["blades"]))
     shafts = int(_pick(rng, p["shafts"]))
-    drawn_model, wh_offset = str(_pick(rng, MERCHANT_MODELS)), _u(rng, *WH_OFFSET_DB, nd=2)
+    drawn_model, wh_offset = str(_pick(rng, choices)), _u(rng, *WH_OFFSET_DB, nd=2)
     model = source_model or drawn_model
     if model == "je":
         spectrum = {"model": "je", "je_class": p["je"], "je_speed_kn": speed, "length_m": length, "offset_db": 0.0}
@@ -192,9 +244,8 @@ def draw_merchant(rng, fine: str, f_max: float, source_model: str | None = None)
         spectrum = {"model": "randi", "speed_kn": speed, "length_m": length, "offset_db": 0.0}
     else:
         raise ValueError(f"unknown merchant source model {model!r}; expected je, wh or randi")
-    # design note: line levels are drawn over the JE density of the type whatever the broadband model, so
-    # W–H / RANDI change the continuum only (RANDI runs ~10 dB over JE below 200 Hz)
-    psd_fn = _psd({"model": "je", "je_class": p["je"], "je_speed_kn": speed, "length_m": length})
+    psd_fn = _psd(spectrum)  # lines over the model that renders the ship (renderer 0.4 used JE for all three)
+    ex = LINE_EXCESS_DB["merchant"]
     cpp = bool(rng.uniform() < p["cpp"])
     draft = _u(rng, *p["draft"], nd=2)
     e = ENGINES[p["engine"]]
@@ -204,12 +255,12 @@ def draw_merchant(rng, fine: str, f_max: float, source_model: str | None = None)
     shaft_hz = _shafts(rng, groups, rpm, shafts)
     f_mod = f_max / (1 + MAX_DEVIATION)
     lines: list = []
-    _propeller_lines(rng, lines, shaft_hz, blades, psd_fn, f_mod, blade_excess=(8, 18), shaft_excess=(0, 8))
+    _propeller_lines(rng, lines, shaft_hz, blades, psd_fn, f_mod, blade_excess=ex["blade"], shaft_excess=ex["shaft"])
     engine = _engine(groups, stroke=e["stroke"], rpm=engine_rpm, cylinders=cylinders, kind=p["engine"],
                      gear_ratio=round(engine_rpm / rpm, 4))
     _series(rng, lines, "engine_firing", "engine", groups["engine"]["f0_hz"], cylinders, (1, 3, 5), psd_fn,
-            (5, 15), 0.0, f_mod)  # FR, 3FR, 5FR (physics.md §2)
-    gen = _generator(rng, lines, groups, psd_fn, f_mod, excess=(0, 8))
+            ex["firing"], 0.0, f_mod)  # FR, 3FR, 5FR (physics.md §2)
+    gen = _generator(rng, lines, groups, psd_fn, f_mod, excess=ex["generator"])
     cis = round(float(rng.uniform(*MERCHANT_CIS_FRACTION)) * p["speed"][1], 3)
     v = {"speed_kn": speed, "length_m": length, "draft_m": draft,
          "source_depth_m": round(SOURCE_DEPTH_PER_DRAFT * draft, 3), "source_model": model,
@@ -244,19 +295,18 @@ def draw_warship(rng, fine: str, f_max: float) -> dict:
     psd_fn = _psd(spectrum)
     groups: dict = {}
     shaft_hz = _shafts(rng, groups, rpm, shafts)
-    quiet = fine == "frigate_quiet"
+    ex = LINE_EXCESS_DB["frigate_quiet" if fine == "frigate_quiet" else "warship"]
     f_mod = f_max / (1 + MAX_DEVIATION)
     lines: list = []
-    _propeller_lines(rng, lines, shaft_hz, blades, psd_fn, f_mod,
-                     blade_excess=(0, 6) if quiet else (5, 15), shaft_excess=(-3, 3) if quiet else (0, 6))
+    _propeller_lines(rng, lines, shaft_hz, blades, psd_fn, f_mod, blade_excess=ex["blade"], shaft_excess=ex["shaft"])
     # sound-decoupled diesel generators (Type 23, physics.md §4): weak lines when quiet
-    gen = _generator(rng, lines, groups, psd_fn, f_mod, excess=(0, 6) if quiet else (3, 10), count=4)
+    gen = _generator(rng, lines, groups, psd_fn, f_mod, excess=ex["generator"], count=4)
     if fine == "frigate_quiet":
         engine = {"kind": "electric", "rpm": rpm}
     elif fine == "frigate_sprint":  # design note: gas-turbine output-shaft rate 45–60 Hz (no public lines, §2)
         gt_hz = _u(rng, 45, 60)
         groups["gas_turbine"] = {"f0_hz": gt_hz, "drive": "main"}
-        _series(rng, lines, "gas_turbine", "gas_turbine", gt_hz, 1, (1, 2, 3), psd_fn, (3, 10), 1.0, f_mod)
+        _series(rng, lines, "gas_turbine", "gas_turbine", gt_hz, 1, (1, 2, 3), psd_fn, ex["gas_turbine"], 1.0, f_mod)
         engine = {"kind": "gas_turbine", "rpm": round(gt_hz * 60, 2), "gear_ratio": round(gt_hz * 60 / rpm, 3)}
     else:
         engine_rpm = round(min(2100.0, max(600.0, 2100.0 * speed / 25.0)), 2)  # design note: 4-stroke HSD
@@ -264,7 +314,7 @@ def draw_warship(rng, fine: str, f_max: float) -> dict:
         engine = _engine(groups, stroke=4, rpm=engine_rpm, cylinders=cylinders, kind="high_4s",
                          gear_ratio=round(engine_rpm / rpm, 4))
         _series(rng, lines, "engine_firing", "engine", groups["engine"]["f0_hz"], cylinders, (1, 2, 3), psd_fn,
-                (5, 12), 1.0, f_mod)
+                ex["firing"], 1.0, f_mod)
     v = {"speed_kn": speed, "length_m": length, "source_depth_m": _u(rng, *WARSHIP_DEPTH_M, nd=2),
          "source_model": spectrum["model"], "propeller": "cpp" if cpp else "fpp", "shaft_rpm": rpm,
          "shaft_hz": shaft_hz, "blades": blades, "shafts": shafts, "engine": engine, "generator": gen,
@@ -285,7 +335,8 @@ def draw_uuv(rng, f_max: float) -> dict:
     spacing = shaft_hz[0] * poles  # sideband spacing = prop rotation × motor poles (physics.md §2)
     f_mod = f_max / (1 + MAX_DEVIATION)
     lines: list = []
-    _propeller_lines(rng, lines, shaft_hz, blades, psd_fn, f_mod, blade_excess=(5, 15), shaft_excess=(0, 6),
+    ex = LINE_EXCESS_DB["uuv"]
+    _propeller_lines(rng, lines, shaft_hz, blades, psd_fn, f_mod, blade_excess=ex["blade"], shaft_excess=ex["shaft"],
                      blade_orders=3)
     for k in (1, 2, 3):  # design note: motor commutation lines
         if k * spacing < f_mod:
@@ -333,12 +384,13 @@ def draw_usv(rng, f_max: float) -> dict:
     f_mod = f_max / (1 + MAX_DEVIATION)
     lines: list = []
     # engine tonals dominate at low speed, propeller tonals + broadband at high speed (physics.md §4)
+    ex = LINE_EXCESS_DB["usv"]
     _series(rng, lines, "engine_firing", "engine", cycle, cylinders, range(1, 7), psd_fn,
-            (3, 12) if planing else (10, 20), 1.0, f_mod)
-    _series(rng, lines, "crankshaft", "engine", cycle, 1 if stroke == 2 else 2, (1, 2, 3), psd_fn, (0, 8), 1.0,
-            f_mod)
-    _propeller_lines(rng, lines, shaft_hz, blades, psd_fn, f_mod, blade_excess=(8, 16) if planing else (3, 10),
-                     shaft_excess=(0, 6), blade_orders=4)
+            ex["firing_planing" if planing else "firing"], 1.0, f_mod)
+    _series(rng, lines, "crankshaft", "engine", cycle, 1 if stroke == 2 else 2, (1, 2, 3), psd_fn, ex["crankshaft"],
+            1.0, f_mod)
+    _propeller_lines(rng, lines, shaft_hz, blades, psd_fn, f_mod, blade_excess=ex["blade_planing" if planing else "blade"],
+                     shaft_excess=ex["shaft"], blade_orders=4)
     v = {"speed_kn": speed, "length_m": length, "source_depth_m": _u(rng, *USV_DEPTH_M, nd=2),
          "source_model": "je", "propeller": "fpp", "shaft_rpm": round(engine_rpm / gear, 3), "shaft_hz": shaft_hz,
          "blades": blades, "shafts": shafts, "engine": engine, "generator": None, "cis_kn": _u(rng, 8, 14),
@@ -369,12 +421,13 @@ def draw_aerial(rng, f_max: float) -> dict:
             if k * groups[name]["f0_hz"] >= f_mod:
                 break
             lines.append({"kind": name, "f_hz": round(k * groups[name]["f0_hz"], 4), "order": k,
-                          "level_db": -1.0 * (k - 1), "group": name, "harmonic": k})
+                          "level_db": -AERIAL_HARMONIC_DECAY_DB * (k - 1), "group": name, "harmonic": k})
     rel = 10 * np.log10(sum(10 ** (t["level_db"] / 10) for t in lines))  # scale lines to their share
     for t in lines:
         t["level_db"] = round(t["level_db"] - rel + level + 10 * np.log10(line_share), 2)
     v = {"speed_kn": _u(rng, 0.0, 3.0), "length_m": _u(rng, 0.3, 1.0, 2), "altitude_m": altitude,
-         "received_level_db": level, "snell_cone_deg": SNELL_CONE_DEG,
+         "received_level_db": level, "line_share": line_share,
+         "snell_cone_deg": SNELL_CONE_DEG,
          "footprint_radius_m": round(altitude * np.tan(np.radians(SNELL_CONE_DEG)), 3),
          "source_depth_m": _u(rng, *AERIAL_DEPTH_M, nd=2), "source_model": "aerial", "propeller": "rotor",
          "shaft_rpm": round(groups["rotor_a"]["f0_hz"] * 60, 2), "shaft_hz": [], "blades": 2, "shafts": 0,

@@ -232,3 +232,76 @@ def test_ambient_model_combines_in_power():
     f = np.array([1000.0])
     both = ambient_psd_db(f, sea_state=2, shipping_level=1, self_noise_db=25)
     assert 58.8 < float(both[0]) < 58.8 + 0.2  # sea state dominates; the others add a little in power
+
+
+# --- renderer 0.5: blade lines over the ship's own continuum; source-model shift ----------------------------
+LINE_FS, LINE_S = 2000, 30.0
+
+
+def blade_line_over_continuum_db(vessel_spec, p):
+    """Power of the first blade-rate line over the local continuum density [dB re 1 Hz], measured in a 0.1 Hz
+    Welch spectrum of the received vessel component: the line's bins (±7 %, FM and drift) minus the continuum under
+    them. The continuum is a power law fitted (in dB against log f) to the bins within ±4 Hz away from every tonal
+    of the vessel, so the steep low-frequency slopes (surface image, source models) do not bias it."""
+    v = p["vessel"]
+    f, psd = welch(np.fft.irfft(vessel_spec, p["n_samples"]), LINE_FS, nperseg=int(10 * LINE_FS))
+    df = f[1] - f[0]
+    f0 = min((t for t in v["tonals"] if t["kind"] == "shaft1_blade"), key=lambda t: t["order"])["f_hz"]
+    tones = np.array([t["f_hz"] for t in v["tonals"]])
+    near_a_line = np.any(np.abs(f[:, None] - tones[None, :]) <= np.maximum(0.3, 0.07 * tones)[None, :], axis=1)
+    ring = (np.abs(f - f0) <= 4.0) & ~near_a_line & (f > 0.5)
+    slope, offset = np.polyfit(np.log10(f[ring]), 10 * np.log10(psd[ring]), 1)
+
+    def continuum(x):
+        return 10 ** ((offset + slope * np.log10(x)) / 10) * np.mean(psd[ring] / 10 ** ((offset + slope
+                                                                                           * np.log10(f[ring])) / 10))
+
+    window = np.abs(f - f0) <= max(0.3, 0.07 * f0)
+    line = np.sum(psd[window] - continuum(f[window])) * df
+    return 10 * np.log10(max(line, 1e-30) / continuum(f0))
+
+
+@pytest.mark.parametrize("model", ["je", "wh", "randi"])
+def test_first_blade_line_stands_above_the_ships_own_continuum(model):
+    """At SNR >= 10 dB every merchant type, whatever broadband model renders it, shows its blade-rate line above its
+    own continuum (renderer 0.4 drew W–H / RANDI lines over JE, leaving most W–H blade lines under the continuum)."""
+    from acoustics.synth.vessels import MERCHANT
+
+    for fine in MERCHANT:
+        for seed in range(3):
+            vessel, _, p = render_components(label="merchant", fine_label=fine, seed=seed, duration_s=LINE_S,
+                                             sample_rate=LINE_FS, snr_db=12.0, source_model=model)
+            assert p["vessel"]["source_model"] == model
+            assert blade_line_over_continuum_db(vessel, p) > 0.0, (fine, seed)
+
+
+def test_render_dataset_merchant_models_for_a_source_model_shift(tmp_path):
+    kw = dict(minutes=6 * 1.0 / 60, seed=5, clip_seconds=1.0, progress=False, workers=1, classes=("merchant",))
+    render_dataset(out_dir=tmp_path / "a", merchant_models=("wh", "je"), **kw)
+    render_dataset(out_dir=tmp_path / "b", merchant_models=("je", "wh"), **kw)
+    render_dataset(out_dir=tmp_path / "c", merchant_models=("randi",), **kw)
+    render_dataset(out_dir=tmp_path / "d", **kw)
+    assert _tree_bytes(tmp_path / "a") == _tree_bytes(tmp_path / "b")  # same settings, same bytes
+
+    def models(d):
+        return {json.loads(p.read_text())["vessel"]["source_model"] for p in (tmp_path / d / "audio").glob("*.json")}
+
+    def config(d):
+        return json.loads((tmp_path / d / "synth_config.json").read_text())
+
+    assert models("a") <= {"je", "wh"} and models("c") == {"randi"}
+    assert config("a")["merchant_models"] == ["je", "wh"] and config("c")["merchant_models"] == ["randi"]
+    assert config("d")["merchant_models"] == ["je", "wh", "randi"]
+    with pytest.raises(ValueError, match="merchant models"):
+        render_dataset(out_dir=tmp_path / "e", merchant_models=("ross",), **kw)
+
+
+def test_cli_synth_merchant_models(tmp_path):
+    from acoustics.cli import build_parser
+
+    args = build_parser().parse_args(["synth", "--out", str(tmp_path / "s"), "--minutes", str(2 / 60),
+                                      "--clip-seconds", "1", "--workers", "1", "--merchant-models", "je", "wh"])
+    args.func(args)
+    assert json.loads((tmp_path / "s" / "synth_config.json").read_text())["merchant_models"] == ["je", "wh"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["synth", "--out", "x", "--merchant-models", "ross"])

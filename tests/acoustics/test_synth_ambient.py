@@ -138,6 +138,7 @@ def test_humpback_units_within_peak_range_and_below_0_45_fs():
     for u in rec["units"]:
         assert 52 <= u["f_start_hz"] <= 3877 and max(u["f_start_hz"], u["f_end_hz"]) < 0.45 * fs
         assert 138 <= u["sl_db"] <= 173
+        assert 0.15 <= u["dur_s"] <= 8.0 and 1 <= u["harmonics"] <= 12  # K. Payne 2000; design note
     f, psd = welch(x, fs, nperseg=2048)
     assert psd[f > 0.45 * fs].max() < 1e-6 * psd.max()
 

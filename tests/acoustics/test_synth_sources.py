@@ -14,7 +14,7 @@ from acoustics.synth.source_spectra import (
     randi_sl_density_db,
     wh_sl_density_db,
 )
-from acoustics.synth.vessels import MAX_DEVIATION, SNELL_CONE_DEG
+from acoustics.synth.vessels import LINE_EXCESS_DB, MAX_DEVIATION, MERCHANT, SNELL_CONE_DEG
 from acoustics.taxonomy import FINE_TYPES
 
 VESSEL_TYPES = [(label, fine) for label, fines in FINE_TYPES.items() if label != "ambient" for fine in fines]
@@ -200,3 +200,86 @@ def test_aerial_drone_rotor_lines_and_level():
             near = np.abs(f - k * g["f0_hz"]) < width
             ring = (np.abs(f - k * g["f0_hz"]) > width + 5) & (np.abs(f - k * g["f0_hz"]) < width + 20)
             assert p[near].mean() > 10 * np.median(p[ring])
+
+
+# --- line levels over the rendering model (renderer 0.5) ----------------------------------------------------
+MERCHANT_FAMILY = {"shaft1_rate": "shaft", "shaft2_rate": "shaft", "shaft1_blade": "blade", "shaft2_blade": "blade",
+                   "engine_firing": "firing", "generator_firing": "generator", "grid": "generator"}
+
+
+def line_excess(v):
+    """(family, order, level over the vessel's own broadband SL density at the line [dB]) per tonal."""
+    return [(MERCHANT_FAMILY[t["kind"]], t["order"], t["level_db"] - float(broadband_psd_db(t["f_hz"], v["spectrum"])))
+            for t in v["tonals"]]
+
+
+@pytest.mark.parametrize("model", ["je", "wh", "randi"])
+def test_merchant_line_levels_are_drawn_over_the_model_that_renders_the_ship(model):
+    for fine in MERCHANT:
+        for seed in range(4):
+            v = draw("merchant", fine, seed=seed, source_model=model)
+            assert v["spectrum"]["model"] == model
+            rows = line_excess(v)
+            assert rows
+            for family, order, excess in rows:
+                lo, hi = LINE_EXCESS_DB["merchant"][family]
+                assert excess <= hi + 0.01, (fine, family, order, excess)
+                if order == 1:
+                    assert excess >= lo - 0.01, (fine, family, excess)
+            # the same seed draws the same excesses whatever model renders the ship
+            other = draw("merchant", fine, seed=seed, source_model="je")
+            np.testing.assert_allclose([r[2] for r in rows], [r[2] for r in line_excess(other)], atol=0.02)
+
+
+def test_weak_lines_occur_in_every_class():
+    """Order-1 lines within 3 dB of their own continuum come up in every vessel class (none is told by strong lines)."""
+    for label, fines in FINE_TYPES.items():
+        if label == "ambient":
+            continue
+        weak = 0
+        for fine in fines:
+            if fine == "aerial":
+                continue
+            for seed in range(20):
+                v = draw(label, fine, seed=seed)
+                weak += sum(1 for t in v["tonals"] if t.get("group") and t["order"] == 1 and t["kind"] != "motor"
+                            and t["level_db"] - float(broadband_psd_db(t["f_hz"], v["spectrum"])) < 3.0)
+        assert weak >= 5, label
+    for table in LINE_EXCESS_DB.values():
+        assert all(lo <= 4.0 and lo < hi for lo, hi in table.values())
+
+
+def test_blade_line_is_not_doubled_by_the_zth_shaft_harmonic():
+    for seed in range(20):
+        v = draw("merchant", "bulker", seed=seed)
+        orders = [t["order"] for t in v["tonals"] if t["kind"] == "shaft1_rate"]
+        assert orders == list(range(1, v["blades"]))
+
+
+def test_coincident_lines_of_one_drive_add_in_power():
+    """A firing line at the blade rate (direct drive, as many cylinders as blades) adds its power to the blade line,
+    whatever the phases."""
+    fs, n = 2000, 2000 * 20
+    v = one_line(draw("merchant", "bulker", seed=3), fs=fs)
+    blade = v["tonals"][0]
+    v["groups"]["engine"] = {"f0_hz": v["groups"]["shaft1"]["f0_hz"], "drive": "main"}
+    v["tonals"].append({**blade, "kind": "engine_firing", "group": "engine", "level_db": blade["level_db"] - 3.0})
+    v["roll"]["depth"] = 0.0
+    want = 10 * np.log10(10 ** (blade["level_db"] / 10) + 10 ** ((blade["level_db"] - 3.0) / 10))
+    for seed in range(4):
+        s = sources.render_source(np.random.default_rng(seed), v, n, fs)
+        assert 10 * np.log10(np.mean(s**2)) == pytest.approx(want, abs=0.3)
+
+
+def test_merchant_models_restrict_the_drawn_model_and_keep_the_other_draws():
+    both = {draw("merchant", "bulker", seed=s, merchant_models=("je", "wh"))["source_model"] for s in range(40)}
+    assert both == {"je", "wh"}
+    assert {draw("merchant", "tanker", seed=s, merchant_models=["randi"])["source_model"] for s in range(10)} == {"randi"}
+    for s in range(10):
+        assert draw("merchant", "container", seed=s, merchant_models=("randi", "wh", "je")) == draw("merchant",
+                                                                                                 "container", seed=s)
+    with pytest.raises(ValueError):
+        draw("merchant", "bulker", merchant_models=("ross",))
+    with pytest.raises(ValueError):
+        draw("merchant", "bulker", merchant_models=())
+    assert draw("warship", "patrol", merchant_models=("je",)) == draw("warship", "patrol")
