@@ -19,6 +19,7 @@ from acoustics.providers import resolve as resolve_providers
 
 INPUT = "audio"
 OUTPUTS = ("logits", "probabilities", "embedding")
+OPTIONAL_OUTPUTS = ("physics",)  # the ear's physics estimates [batch, fields]; fields named in ``uwac.physics``
 METADATA_KEYS = ("uwac.classes", "uwac.sample_rate", "uwac.window_seconds", "uwac.hop_seconds", "uwac.frontend",
                  "uwac.model", "uwac.version", "uwac.training", "uwac.unknown_threshold")
 OPSET = 18
@@ -120,9 +121,12 @@ def load_session(path: str | Path, *, threads: int = DEFAULT_THREADS, providers:
     info = parse_metadata(session.get_modelmeta().custom_metadata_map, str(path))
     inputs = [i.name for i in session.get_inputs()]
     outputs = [o.name for o in session.get_outputs()]
-    if inputs != [INPUT] or tuple(outputs) != OUTPUTS:
+    if inputs != [INPUT] or tuple(outputs[:len(OUTPUTS)]) != OUTPUTS or not set(outputs[len(OUTPUTS):]) <= set(
+            OPTIONAL_OUTPUTS):
         raise ModelError(f"{path}: inputs {inputs} / outputs {outputs} break the contract "
-                         f"(expected [{INPUT}] / {list(OUTPUTS)})")
+                         f"(expected [{INPUT}] / {list(OUTPUTS)}, optionally followed by {list(OPTIONAL_OUTPUTS)})")
+    if "physics" in outputs and not info.physics.get("fields"):
+        raise ModelError(f"{path}: a physics output without uwac.physics metadata naming its fields; re-export it")
     if info.rejected and not allow_rejected:
         gate = info.variant.get("gate", {})
         raise ModelError(f"{path}: this {info.variant.get('precision', 'reduced')} variant was rejected by its quality "
@@ -133,8 +137,16 @@ def load_session(path: str | Path, *, threads: int = DEFAULT_THREADS, providers:
 
 
 def run_batch(session, audio: np.ndarray) -> dict[str, np.ndarray]:
-    """Score ``audio [batch, samples]`` float32; returns the three named outputs."""
+    """Score ``audio [batch, samples]`` float32; returns the named outputs (the three of the contract, and
+    ``physics`` when the model has it)."""
     audio = np.ascontiguousarray(audio, dtype=np.float32)
     if audio.ndim != 2:
         raise ValueError(f"audio must be [batch, samples], got shape {audio.shape}")
-    return dict(zip(OUTPUTS, session.run(list(OUTPUTS), {INPUT: audio}), strict=True))
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, {INPUT: audio}), strict=True))
+
+
+def physics_estimates(info: ModelInfo, physics: np.ndarray) -> list[dict[str, float]]:
+    """One ``{field: value}`` per row of a model's ``physics`` output (fields from ``uwac.physics``)."""
+    fields = info.physics.get("fields", [])
+    return [{f: float(v) for f, v in zip(fields, row, strict=True)} for row in np.asarray(physics)]

@@ -20,6 +20,7 @@ from acoustics import __version__
 from acoustics.contract import OPSET, OUTPUTS, load_session, run_batch
 from training.config import config_to_dict, min_window_samples
 from training.models import Classifier
+from training.models.classifier import PHYSICS_DOC, PHYSICS_FIELDS, PhysicsReadout, WithPhysics
 from training.train import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,11 @@ def metadata_props(cfg, state: dict, n_params: int, unknown_threshold: float) ->
 
 
 def export_onnx(model: torch.nn.Module, path: str | Path, *, window_samples: int, props: dict[str, str],
-                fixed_batch: int | None = None, min_samples: int | None = None) -> Path:
+                fixed_batch: int | None = None, min_samples: int | None = None, physics: bool = False) -> Path:
     """Export ``model`` (eval mode; audio -> logits, probabilities, embedding) at opset 18.
 
-    ``model`` is a :class:`Classifier` or a wrapper of one (the fp16 variant). Batch and samples are dynamic
+    ``model`` is a :class:`Classifier` or a wrapper of one (the fp16 variant; :class:`WithPhysics`, whose fourth
+    output ``physics`` is exported when ``physics``). Batch and samples are dynamic
     (samples ≥ ``min_samples``, default one window) unless ``fixed_batch`` is given: then the input is static
     ``[fixed_batch, window_samples]``, for NPU toolchains that refuse dynamic dimensions.
     """
@@ -88,7 +90,7 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, window_samples: int
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(model, (example,), dynamo=True, opset_version=OPSET,
-                                    input_names=["audio"], output_names=list(OUTPUTS),
+                                    input_names=["audio"], output_names=list(OUTPUTS) + (["physics"] if physics else []),
                                     dynamic_shapes=dynamic_shapes, verbose=False)
     proto = program.model_proto
     del proto.metadata_props[:]
@@ -106,16 +108,23 @@ def export_min_samples(cfg) -> int:
 
 
 def parity(model: Classifier, path: str | Path, *, window_samples: int, seed: int = 0) -> float:
-    """Max |Δprobability| between onnxruntime and torch on random batches of three lengths."""
+    """Max |Δprobability| (and |Δ| of the physics readout's probabilities, when exported) between onnxruntime and
+    torch on random batches of three lengths."""
     session, _ = load_session(path)
+    readout = PhysicsReadout(model.physics).eval() if model.physics is not None else None
     rng = np.random.default_rng(seed)
     worst = 0.0
     for batch, n in ((1, window_samples), (3, window_samples + 4321), (5, 2 * window_samples)):
         x = (rng.standard_normal((batch, n)) * 0.05).astype(np.float32)
         with torch.no_grad():
-            ref = model(torch.from_numpy(x))[1].numpy()
-        got = run_batch(session, x)["probabilities"]
-        worst = max(worst, float(np.abs(got - ref).max()))
+            _, ref, emb = model(torch.from_numpy(x))
+        got = run_batch(session, x)
+        worst = max(worst, float(np.abs(got["probabilities"] - ref.numpy()).max()))
+        if readout is not None and "physics" in got:
+            with torch.no_grad():
+                phys = readout(emb).numpy()
+            probs = [i for i, f in enumerate(PHYSICS_FIELDS) if f not in ("shaft_hz", "blades")]
+            worst = max(worst, float(np.abs(got["physics"][:, probs] - phys[:, probs]).max()))
     return worst
 
 
@@ -131,7 +140,11 @@ def export_run(run: str | Path, out: str | Path, *, unknown_threshold: float | N
         unknown_threshold = (state.get("calibration") or {}).get("unknown_threshold", DEFAULT_UNKNOWN_THRESHOLD)
     n_params = sum(p.numel() for p in model.parameters())
     props = metadata_props(cfg, state, n_params, unknown_threshold)
-    path = export_onnx(model, out, window_samples=cfg.window_samples(), props=props, min_samples=export_min_samples(cfg))
+    physics = model.physics is not None
+    if physics:
+        props["uwac.physics"] = json.dumps({"fields": list(PHYSICS_FIELDS), **PHYSICS_DOC})
+    path = export_onnx(WithPhysics(model) if physics else model, out, window_samples=cfg.window_samples(), props=props,
+                       min_samples=export_min_samples(cfg), physics=physics)
     worst = parity(model, path, window_samples=cfg.window_samples())
     if worst > tolerance:
         path.rename(path.with_suffix(".failed-parity.onnx"))

@@ -40,6 +40,7 @@ from export import quality_gate
 from export.onnx_export import export_min_samples, export_onnx
 from training.config import TrainConfig, config_from_dict
 from training.models import Classifier
+from training.models.classifier import WithPhysics
 from training.train import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,8 @@ def _same_checkpoint(reference: str | Path, state: dict) -> None:
 
 
 def export_fp16(run: str | Path, out: str | Path, *, reference: str | Path) -> Path:
-    """Export the run's best checkpoint with an fp16 network and fp32 front-end to ``out`` (not yet gated)."""
+    """Export the run's best checkpoint with an fp16 network and fp32 front-end to ``out`` (not yet gated); for
+    GPU providers, it carries the contract's three outputs, not the physics estimates."""
     model, cfg, state = load_checkpoint(run)
     _same_checkpoint(reference, state)
     props = variant_props(reference, precision="fp16", shape="dynamic")
@@ -119,7 +121,9 @@ def export_fixed(run: str | Path, out: str | Path, *, reference: str | Path, bat
     model, cfg, state = load_checkpoint(run)
     _same_checkpoint(reference, state)
     props = variant_props(reference, precision="fp32", shape="fixed", input_shape=[batch, cfg.window_samples()])
-    return export_onnx(model, out, window_samples=cfg.window_samples(), props=props, fixed_batch=batch)
+    physics = model.physics is not None
+    return export_onnx(WithPhysics(model) if physics else model, out, window_samples=cfg.window_samples(), props=props,
+                       fixed_batch=batch, physics=physics)
 
 
 def train_windows(run: str | Path, cfg: TrainConfig, *, count: int = DEFAULT_CALIBRATION_WINDOWS,

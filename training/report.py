@@ -80,6 +80,21 @@ def write_training_report(metrics: dict, cfg: TrainConfig, out: str | Path) -> P
         lines += ["## Test macro-F1 by SNR band", "",
                   "Vessel recordings in each band plus every ambient recording (ambient has no SNR).", ""]
         lines += snr_table(test, base) + [""]
+    if test and test.get("whole_recording"):
+        whole = test["whole_recording"]
+        lines += ["## Window labels", "",
+                  f"The figures above count the windows with a class under `data.window_labels: {test['window_labels']}` "
+                  "(with `ignore`: ambient windows and the vessel windows whose contact the strong labels call audible). "
+                  f"Every window against its recording's label instead (whole recording): macro-F1 "
+                  f"{whole['window']['macro_f1']:.3f} per window, {whole['recording']['macro_f1']:.3f} per recording.", ""]
+    physics = metrics.get("physics_test")
+    if physics:
+        lines += ["## Physics heads on the test split", "",
+                  "Accuracy where the head's target is known (the contact audible in the window), beside always "
+                  "guessing the most common target.", "", "| head | accuracy | most common | windows |",
+                  "|---|---:|---:|---:|"]
+        lines += [f"| {name} | {v['accuracy']:.3f} | {v['majority']:.3f} | {v['windows']} |" for name, v in physics.items()]
+        lines.append("")
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -263,6 +263,37 @@ def score(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, device: tor
     return out
 
 
+@torch.no_grad()
+def score_physics(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, device: torch.device | str = "cpu",
+                  batch_size: int = 128) -> dict | None:
+    """Accuracy of every physics head on the grid windows of ``split`` where its target is known, beside the share
+    of the most common target (what always guessing it would score); None for a model without the heads."""
+    if model.physics is None:
+        return None
+    model.eval()
+    windows = split.grid_windows(cfg)
+    outputs: dict[str, list[np.ndarray]] = {name: [] for name in HEAD_NAMES}
+    for audio, _ in batches(split, windows, cfg, batch_size):
+        _, embedding = model.net(model.features_fast(audio.to(device)))
+        for name, value in model.physics(embedding).items():
+            outputs[name].append(value.float().cpu().numpy())
+    if not windows:
+        return None
+    targets = np.stack([split.window_targets(s, o, cfg)[1] for s, o in windows])
+    out = {}
+    for j, name in enumerate(HEAD_NAMES):
+        t = targets[:, j]
+        known = ~np.isnan(t)
+        if not known.any():
+            continue
+        logits = np.concatenate(outputs[name])[known]
+        guess = (logits[:, 0] > 0).astype(float) if HEADS[name][0] == "binary" else logits.argmax(1).astype(float)
+        _, counts = np.unique(t[known], return_counts=True)
+        out[name] = {"accuracy": float(np.mean(guess == t[known])), "majority": float(counts.max() / known.sum()),
+                     "windows": int(known.sum())}
+    return out
+
+
 def checkpoint(model: Classifier, cfg: TrainConfig, *, epoch: int, metrics: dict, fingerprint: str,
                protocol: str) -> dict:
     """Weights and JSON-able facts only, so ``torch.load(weights_only=True)`` reads it."""
@@ -525,6 +556,7 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
         "calibration": calibration,
         "val": best_state["metrics"]["val"],
         "test": score(model, split_data["test"], cfg, device=device) if split_data["test"].spans else None,
+        "physics_test": score_physics(model, split_data["test"], cfg, device=device) if split_data["test"].spans else None,
         "history": history,
     }
     if cfg.baseline:

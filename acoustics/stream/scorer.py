@@ -40,6 +40,7 @@ class Hop:
     probabilities: np.ndarray
     logits: np.ndarray
     compute_s: float = 0.0  # wall time of the onnxruntime call (s)
+    physics: np.ndarray | None = None  # the model's physics estimates per channel (fields in ``uwac.physics``)
 
 
 class Scorer:
@@ -78,7 +79,12 @@ class Scorer:
         self.logits = np.zeros((n_channels, n_classes), dtype=np.float32)
         dim = self._embedding_dim()
         self.embedding = np.zeros((n_channels, dim), dtype=np.float32)
+        fields = len(self.info.physics.get("fields", [])) if "physics" in self._output_names() else 0
+        self.physics = np.zeros((n_channels, fields), dtype=np.float32) if fields else None
         self._bind()
+
+    def _output_names(self) -> list[str]:
+        return [o.name for o in self.session.get_outputs()]
 
     def _embedding_dim(self) -> int:
         """Embedding width, from the session's output shape or, when symbolic, one silent run."""
@@ -93,6 +99,8 @@ class Scorer:
         binding.bind_cpu_input(INPUT, self.batch)
         for name, buf in zip(OUTPUTS, (self.logits, self.probabilities, self.embedding), strict=True):
             binding.bind_output(name, "cpu", 0, np.float32, list(buf.shape), buf.ctypes.data)
+        if self.physics is not None:
+            binding.bind_output("physics", "cpu", 0, np.float32, list(self.physics.shape), self.physics.ctypes.data)
         self.binding = binding
 
     def set_session(self, session, info: ModelInfo) -> bool:
@@ -203,4 +211,4 @@ class Scorer:
         self.since_hop, self.scored = 0, True
         chans = self.chosen if self.chosen is not None else tuple(range(self.n_channels))
         on_hop(Hop(start_s=self.seconds(self.position - w), end_s=self.seconds(self.position), channels=chans,
-                   probabilities=self.probabilities, logits=self.logits, compute_s=compute_s))
+                   probabilities=self.probabilities, logits=self.logits, compute_s=compute_s, physics=self.physics))

@@ -125,3 +125,25 @@ def test_ear_exports_as_plain_ops_with_parity(tmp_path):
         with torch.no_grad():
             probs = model(torch.from_numpy(x))[1].numpy()
         assert np.abs(run_batch(session, x)["probabilities"] - probs).max() <= 1e-4
+
+
+def test_export_run_writes_the_physics_output_with_its_fields(tmp_path):
+    from acoustics.contract import load_session, physics_estimates, run_batch
+    from export.onnx_export import export_run
+    from training.config import config_to_dict
+    from training.models.classifier import PHYSICS_FIELDS
+
+    torch.manual_seed(0)
+    cfg = TrainConfig(frontend=CFG, model=EAR)
+    cfg.data.window_seconds, cfg.data.hop_seconds = 6.0, 2.0
+    model = build_classifier(CFG, EAR, n_classes=4).eval()
+    torch.save({"format": 2, "state_dict": model.state_dict(), "config": config_to_dict(cfg), "epoch": 1,
+                "metrics": {}}, tmp_path / "checkpoint_best.pt")
+    report = export_run(tmp_path, tmp_path / "ear.onnx")
+    assert report["max_abs_prob_diff_vs_torch"] <= 1e-4
+    session, info = load_session(tmp_path / "ear.onnx")
+    assert info.physics["fields"] == list(PHYSICS_FIELDS) and info.min_samples == min_window_samples(CFG)
+    out = run_batch(session, signal(2, min_window_samples(CFG)))  # the shortest input the model takes
+    est = physics_estimates(info, out["physics"])
+    assert len(est) == 2 and 0.5 <= est[0]["shaft_hz"] <= 64 and 3 <= est[0]["blades"] <= 7
+    assert all(0 <= e[f] <= 1 for e in est for f in ("audible", "two_shafts", "firing", "cavitating", "pwm"))

@@ -13,7 +13,7 @@ from torch import nn
 from acoustics.features import FrontendConfig
 from acoustics.frontend.demon_gram import demon_freqs
 from acoustics.frontend.lofar_gram import lofar_freqs
-from acoustics.physics_targets import HEADS
+from acoustics.physics_targets import BLADE_COUNTS, HEADS, shaft_bin_centres_hz
 from training.config import ModelConfig
 from training.frontend import build_frontend
 from training.models.cnn import CompactCNN, cnn_widths
@@ -61,6 +61,56 @@ class PhysicsHeads(nn.Module):
 
     def forward(self, embedding: torch.Tensor) -> dict[str, torch.Tensor]:
         return {name: head(embedding) for name, head in self.heads.items()}
+
+
+PHYSICS_FIELDS = ("audible", "shaft_hz", "shaft_confidence", "blades", "blades_confidence", "two_shafts", "firing",
+                  "cavitating", "pwm")
+PHYSICS_DOC = {  # written into ``uwac.physics`` beside the field names
+    "audible": "probability that a contact is audible in the window",
+    "shaft_hz": "first shaft's rate [Hz]: geometric mean of the shaft-rate bins weighted by their probabilities",
+    "shaft_confidence": "probability of the most likely shaft-rate bin",
+    "blades": "expected blade count (3–7)", "blades_confidence": "probability of the most likely blade count",
+    "two_shafts": "probability of two shafts (warships always have two)",
+    "firing": "probability that engine firing-rate lines are present",
+    "cavitating": "probability that the propeller cavitates (DEMON lines)",
+    "pwm": "probability of BLDC PWM tonal groups (UUVs)",
+    "note": "estimates of the physics heads, meaningful where the contact is audible; trained on renders only",
+}
+
+
+class PhysicsReadout(nn.Module):
+    """The physics heads' logits as the numbers an analyst reads, ``[batch, len(PHYSICS_FIELDS)]`` (exported)."""
+
+    def __init__(self, heads: PhysicsHeads):
+        super().__init__()
+        self.heads = heads
+        self.register_buffer("log_shaft_hz", torch.log(torch.as_tensor(shaft_bin_centres_hz(), dtype=torch.float32)),
+                             persistent=False)
+        self.register_buffer("blade_counts", torch.as_tensor(BLADE_COUNTS, dtype=torch.float32), persistent=False)
+
+    def forward(self, embedding: torch.Tensor) -> torch.Tensor:
+        out = self.heads(embedding)
+        shaft = torch.softmax(out["shaft_rate"], dim=-1)
+        blades = torch.softmax(out["blades"], dim=-1)
+        shafts = torch.softmax(out["shafts"], dim=-1)
+        cols = [torch.sigmoid(out["audible"][:, 0]), torch.exp(shaft @ self.log_shaft_hz), shaft.amax(dim=-1),
+                blades @ self.blade_counts, blades.amax(dim=-1), shafts[:, 1], torch.sigmoid(out["firing"][:, 0]),
+                torch.sigmoid(out["cavitating"][:, 0]), torch.sigmoid(out["pwm"][:, 0])]
+        return torch.stack(cols, dim=-1)
+
+
+class WithPhysics(nn.Module):
+    """``forward(audio) -> (logits, probabilities, embedding, physics)``: a :class:`Classifier` with its physics
+    readout as a fourth output, as exported when the model has physics heads."""
+
+    def __init__(self, model: Classifier):
+        super().__init__()
+        self.model = model
+        self.readout = PhysicsReadout(model.physics)
+
+    def forward(self, audio: torch.Tensor):
+        logits, probs, embedding = self.model(audio)
+        return logits, probs, embedding, self.readout(embedding)
 
 
 class Classifier(nn.Module):
