@@ -75,6 +75,8 @@ def measure(spec: dict, windows: np.ndarray) -> tuple[dict, np.ndarray]:
 
     Latency per window = call time / windows in the call. The probabilities are those of the last pass.
     ``providers``: the onnxruntime execution providers the session runs on (None for the torch rows).
+    ``frontend_s``, ``branch_s`` (per front-end branch; one for a log-mel model or a host front-end) and
+    ``network_s``: s per window of the torch rows' timed stages (None for onnxruntime rows).
     """
     t0 = time.perf_counter()
     score, loaded_info = _scorer(spec)
@@ -86,6 +88,7 @@ def measure(spec: dict, windows: np.ndarray) -> tuple[dict, np.ndarray]:
     for _ in range(WARMUP_CALLS):
         score(chunks[0])
     per_window, fe_s, net_s, total = [], 0.0, 0.0, 0.0
+    branch_s: dict[str, float] = {}
     for _ in range(spec["repeats"]):
         probs = []
         for chunk in chunks:
@@ -96,7 +99,9 @@ def measure(spec: dict, windows: np.ndarray) -> tuple[dict, np.ndarray]:
             per_window.append(dt / len(chunk))
             probs.append(p)
             if fe is not None:
-                fe_s, net_s = fe_s + fe, net_s + net
+                for branch, s in fe.items():
+                    branch_s[branch] = branch_s.get(branch, 0.0) + s
+                fe_s, net_s = fe_s + sum(fe.values()), net_s + net
     ms = np.asarray(per_window) * 1e3
     n = len(windows) * spec["repeats"]
     timed_stages = fe_s + net_s > 0
@@ -105,12 +110,12 @@ def measure(spec: dict, windows: np.ndarray) -> tuple[dict, np.ndarray]:
             "import_s": loaded_info["import_s"], "load_s": loaded - t0 - loaded_info["import_s"],
             "first_window_s": first - loaded, "first_window_wall": first_wall, "peak_rss_mib": _peak_rss_mib(),
             "model_bytes": loaded_info["model_bytes"], "providers": loaded_info["providers"],
-            "frontend_s": fe_s / n if timed_stages else None, "network_s": net_s / n if timed_stages else None
-            }, np.concatenate(probs)
+            "frontend_s": fe_s / n if timed_stages else None, "network_s": net_s / n if timed_stages else None,
+            "branch_s": {b: s / n for b, s in branch_s.items()} if timed_stages else None}, np.concatenate(probs)
 
 
 def _scorer(spec: dict):
-    """(score(x [b, samples]) -> (probabilities, front-end s | None, network s | None),
+    """(score(x [b, samples]) -> (probabilities, {branch: front-end s} | None, network s | None),
     {model_bytes, import_s, providers})."""
     if spec["pipeline"].startswith("ort-"):
         return _ort_scorer(spec)
@@ -158,36 +163,61 @@ def _torch_scorer(spec: dict, *, host_frontend: bool):
     if host_frontend:
         import librosa  # noqa: F401  (lazy package: its submodules load on first use, inside the first window)
 
-        from acoustics.features import log_mel_normalised
+        import acoustics.features  # noqa: F401
     import_s = time.perf_counter() - t
     model, fe_cfg = load_torch_model(spec["run"])
     kept = {k: v for k, v in model.state_dict().items() if not (host_frontend and k.startswith("frontend."))}
     model_bytes = int(sum(v.numel() * v.element_size() for v in kept.values()))
+    single = not getattr(model.frontend, "branches", ())  # a log-mel network takes a tensor, the ear a dict
+    if host_frontend:
+        host = host_branches(fe_cfg)
+        stages = {name: (lambda x, f=f: torch.from_numpy(f(x).astype(np.float32))) for name, f in host.items()}
+    else:
+        stages = {"mel": model.frontend} if single else {b: getattr(model.frontend, b) for b in model.frontend.branches}
 
-    def features(x):
-        if not host_frontend:
-            return model.frontend(torch.from_numpy(np.ascontiguousarray(x)))
-        if tuple(fe_cfg.branches) != ("mel",):  # the physics ear: its numpy/scipy reference front-end on the host
-            from acoustics.frontend import physics_features
+    def score(x):
+        with torch.inference_mode():
+            x = x if host_frontend else torch.from_numpy(np.ascontiguousarray(x))
+            feats, branch_s = _timed_stages(stages, x)
+            feats = feats["mel"] if single else feats
+            t1 = time.perf_counter()
+            probs = model.classify_features(feats)[1].numpy()
+        return probs, branch_s, time.perf_counter() - t1
 
-            return {k: torch.from_numpy(v.astype(np.float32)) for k, v in physics_features(x, fe_cfg).items()}
-        import librosa
+    return score, {"model_bytes": model_bytes, "import_s": import_s, "providers": None}
 
+
+def host_branches(fe_cfg) -> dict:
+    """{branch: f(x [b, samples]) -> numpy features}: librosa log-mel for a log-mel model, the numpy/scipy
+    reference of each branch (``acoustics.frontend``) for the physics ear."""
+    if tuple(fe_cfg.branches) != ("mel",):
+        from acoustics.features import features
+        from acoustics.frontend import demon_gram, lofar_gram
+
+        every = {"mel": features, "lofar": lofar_gram, "demon": demon_gram}
+        return {name: (lambda x, f=every[name]: f(np.asarray(x, dtype=np.float64), fe_cfg)) for name in fe_cfg.branches}
+    import librosa
+
+    from acoustics.features import log_mel_normalised
+
+    def log_mel(x):
         mel = librosa.feature.melspectrogram(
             y=np.ascontiguousarray(x), sr=fe_cfg.sample_rate, n_fft=fe_cfg.n_fft, hop_length=fe_cfg.hop_length,
             window="hann", center=False, power=2.0, n_mels=fe_cfg.n_mels, fmin=fe_cfg.fmin, fmax=fe_cfg.f_max,
             htk=False, norm="slaney")
-        return torch.from_numpy(log_mel_normalised(mel, fe_cfg).astype(np.float32))
+        return log_mel_normalised(mel, fe_cfg)
 
-    def score(x):
-        with torch.inference_mode():
-            t0 = time.perf_counter()
-            feats = features(x)
-            t1 = time.perf_counter()
-            probs = model.classify_features(feats)[1].numpy()
-        return probs, t1 - t0, time.perf_counter() - t1
+    return {"mel": log_mel}
 
-    return score, {"model_bytes": model_bytes, "import_s": import_s, "providers": None}
+
+def _timed_stages(stages: dict, x) -> tuple[dict, dict[str, float]]:
+    """({branch: features}, {branch: s}): each front-end branch computed and timed on its own."""
+    feats, seconds = {}, {}
+    for name, stage in stages.items():
+        t0 = time.perf_counter()
+        feats[name] = stage(x)
+        seconds[name] = time.perf_counter() - t0
+    return feats, seconds
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ This module resolves the files, writes the test audio and runs every row in a fr
 (``python -m export.bench_child SPEC OUT``, ``export/bench_child.py``) so that its cold start (process launch →
 first window scored: interpreter, imports, model load, first call) and its peak RSS (``VmHWM`` of the child;
 ``ru_maxrss`` where /proc is missing) are its own. Torch, onnxruntime and BLAS are held to ``threads`` intra-op
-threads. Where the time goes: torch rows time the front-end and the network separately inside the timed loop;
-onnxruntime rows come from a separate profiled session (``export/ort_profile.py``). Rates, ratios and goals:
+threads. Where the time goes, per front-end branch (log-mel; LOFAR and DEMON for the physics ear) and the
+network: torch rows time each branch and the network separately inside the timed loop; onnxruntime rows come
+from a separate profiled session (``export/ort_profile.py``). Rates, ratios and goals:
 ``export/bench_summary.py``; the reports: ``export/bench_report.py``.
 
 Units: latency ms per window, throughput windows/s, real-time factor = windows/s × hop_seconds / threads
@@ -69,7 +70,8 @@ def bench_infer(*, run: str | Path, fp32: str | Path | None = None, fp16: str | 
     params |= {"seconds": float(seconds), "batch": int(batch), "threads": int(threads), "repeats": int(repeats),
                "providers": providers, "seed": int(seed), "audio": f"merchant render, seed {seed}",
                "sample_rate": info.sample_rate, "window_seconds": info.window_seconds,
-               "hop_seconds": info.hop_seconds, "windows": n_windows, "model": model_label(info.model),
+               "hop_seconds": info.hop_seconds, "windows": n_windows, "model": model_label(info.model, info.frontend),
+               "model_name": info.model.get("name"), "branches": list(info.frontend.get("branches") or ["mel"]),
                **machine(), **runtime()}
     work = (out / "bench_infer_work").resolve()  # the children run from the repository root
     work.mkdir(exist_ok=True)
@@ -83,11 +85,14 @@ def bench_infer(*, run: str | Path, fp32: str | Path | None = None, fp16: str | 
     return result
 
 
-def model_label(model: dict) -> str:
-    """``cnn/base, 327,124 parameters`` from a model file's ``uwac.model`` metadata."""
-    cfg = model.get("config") or {}
-    family = "/".join(str(x) for x in (model.get("name"), cfg.get("size") if model.get("name") == "cnn" else None)
-                      if x)
+def model_label(model: dict, frontend: dict | None = None) -> str:
+    """``cnn/base, 327,124 parameters`` (``ear/mel+lofar+demon, ...``) from a model file's ``uwac.model`` (and
+    ``uwac.frontend``) metadata."""
+    cfg, name = model.get("config") or {}, model.get("name")
+    detail = cfg.get("size") if name == "cnn" else None
+    if name == "ear" and (frontend or {}).get("branches"):
+        detail = "+".join(frontend["branches"])
+    family = "/".join(str(x) for x in (name, detail) if x)
     return f"{family or 'unknown'}, {model.get('parameters', 0):,} parameters"
 
 

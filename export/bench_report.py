@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.bench_summary import GOALS, VARIANTS, pipeline_label, ran_on
+from export.bench_summary import VARIANTS, goal_set, pipeline_label, ran_on
 
 PARITY_WARN = 1e-3  # max |Δprobability| of torch vs onnxruntime fp32 above which the report warns of a mismatch
 VARIANT_NOTES = {  # what each variant is for, after its "found beside / not given" line
@@ -89,14 +89,43 @@ def _variant_lines(params: dict) -> list[str]:
     return lines[:-1]
 
 
+BRANCH_NAMES = {"mel": "log-mel", "lofar": "LOFAR", "demon": "DEMON", "shared": "front-end shared"}
+BRANCH_COLOURS = {"mel": "tab:orange", "lofar": "tab:purple", "demon": "tab:red", "shared": "tab:gray"}
+
+
+def branch_order(result: dict) -> list[str]:
+    """The front-end parts the rows split into: the model's branches in their order, then ``shared`` if measured."""
+    found = [b for r in result["rows"] for b in (r.get("branch_ms") or {})]
+    order = [*result["params"].get("branches", ["mel"]), *dict.fromkeys(found)]
+    return [b for b in dict.fromkeys(order) if b in found]
+
+
 def _split_lines(result: dict) -> list[str]:
-    lines = ["## Where the time goes (front-end: audio → normalised log-mel; network: features → outputs)", "",
-             "| pipeline | batch | front-end ms/window | network ms/window | front-end share | from |",
-             "|---|---:|---:|---:|---:|---|"]
+    """Markdown: ms per window of each front-end branch and of the network, per row; notes on the profiles."""
+    parts = branch_order(result)
+    heads = [f"{BRANCH_NAMES.get(b, b)} ms/window" for b in parts]
+    lines = ["## Where the time goes (front-end branches: audio → features; network: features → outputs)", "",
+             "| pipeline | batch | " + " | ".join(heads) + (" | " if heads else "") +
+             "front-end ms/window | network ms/window | front-end share | from |",
+             "|---|---:|" + "---:|" * (len(parts) + 3) + "---|"]
     for r in result["rows"]:
         if r.get("frontend_share") is not None:
-            lines.append(f"| {r['label']} | {r['batch']} | {r['frontend_ms']:.2f} | {r['network_ms']:.2f} | "
+            ms = r.get("branch_ms") or {}
+            cells = "".join(f"{_fmt(ms.get(b))} | " for b in parts)
+            lines.append(f"| {r['label']} | {r['batch']} | {cells}{r['frontend_ms']:.2f} | {r['network_ms']:.2f} | "
                          f"{100 * r['frontend_share']:.0f} % | {r['split_source']} |")
+    lines += _profile_notes(result)
+    lines += ["", "Onnxruntime rows: shares of node kernel time from a separate profiled session, applied to the "
+              "timed mean (on a GPU provider a node's time is its host-side launch, so the split is indicative); a "
+              "node counts to the branch whose tables it or its ancestors read, or whose nodes alone it feeds "
+              "(front-end shared: nodes several branches use); the network includes the ear's stems. Torch rows: "
+              "each branch and the network timed inside the timed loop."]
+    return lines
+
+
+def _profile_notes(result: dict) -> list[str]:
+    """Notes on the profiles: kernel time in nodes neither graph names, and time by execution provider."""
+    lines = []
     for name, per_batch in result["profiles"].items():
         for b, prof in per_batch.items():
             total = prof["frontend_us"] + prof["network_us"] + prof["other_us"]
@@ -109,14 +138,13 @@ def _split_lines(result: dict) -> list[str]:
                 shares = ", ".join(f"{k.removesuffix('ExecutionProvider')} {100 * v / total:.0f} %"
                                    for k, v in sorted(by_provider.items(), key=lambda kv: -kv[1]))
                 lines.append(f"\n{name} batch {b}: kernel time by execution provider: {shares}")
-    lines += ["", "Onnxruntime rows: shares of node kernel time from a separate profiled session, applied to the "
-              "timed mean (on a GPU provider a node's time is its host-side launch, so the split is indicative); "
-              "torch rows: the two stages timed inside the timed loop."]
     return lines
 
 
 def _goal_lines(result: dict) -> list[str]:
-    lines = ["## Goals (issue 5; a benchmark, not a test)", "", "| goal | target | reached | met |", "|---|---|---|---|"]
+    gs = result.get("goal_set") or goal_set(None)
+    lines = [f"## Goals ({gs['source']}" + (f", for {gs['model']} models" if gs["source"] != "issue 5" else "")
+             + "; a benchmark, not a test)", "", "| goal | target | reached | met |", "|---|---|---|---|"]
     for g in result["goals"]:
         met = {True: "met", False: "**not met**", None: "not measured"}[g["met"]]
         if g["value"] is None:
@@ -130,7 +158,8 @@ def _goal_lines(result: dict) -> list[str]:
 
 
 def plot(result: dict, path: Path) -> Path:
-    """Three panels: × real time per core, p50/p99 ms per window, front-end vs network ms per window."""
+    """Three panels: × real time per core, p50/p99 ms per window, ms per window of each front-end branch and the
+    network."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -142,21 +171,31 @@ def plot(result: dict, path: Path) -> Path:
     y = np.arange(len(rows))
     fig, axes = plt.subplots(1, 3, figsize=(16, 0.45 * len(rows) + 2.0), sharey=True)
     axes[0].barh(y, [r["x_real_time_per_core"] for r in rows], color="tab:blue")
-    axes[0].axvline(GOALS["x_real_time_per_core"], color="k", ls="--", lw=1, label="goal (fp32, one core)")
+    target = (result.get("goal_set") or goal_set(None))["targets"]
+    at = f", batch {target['throughput_batch']}" if target.get("throughput_batch") else ""
+    axes[0].axvline(target["x_real_time_per_core"], color="k", ls="--", lw=1, label=f"goal (fp32, one core{at})")
     axes[0].set(xlabel="× real time per core", title="throughput")
     axes[0].legend(loc="lower right")
     axes[1].barh(y - 0.2, [r["p50_ms"] for r in rows], height=0.4, label="p50")
     axes[1].barh(y + 0.2, [r["p99_ms"] for r in rows], height=0.4, label="p99")
     axes[1].set(xlabel="ms per window", title="latency")
     axes[1].legend(loc="lower right")
-    fe = [r.get("frontend_ms") or 0.0 for r in rows]
-    axes[2].barh(y, fe, label="front-end", color="tab:orange")
-    axes[2].barh(y, [r.get("network_ms") or 0.0 for r in rows], left=fe, label="network", color="tab:green")
+    _stacked_split(axes[2], y, rows, branch_order(result))
     axes[2].set(xlabel="ms per window (mean)", title="where the time goes")
-    axes[2].legend(loc="lower right")
+    axes[2].legend(loc="best", fontsize="small", framealpha=0.9)
     axes[0].set_yticks(y, names)
     axes[0].invert_yaxis()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _stacked_split(ax, y, rows: list[dict], parts: list[str]) -> None:
+    """Stacked bars of ms per window: each front-end branch, then the network."""
+    left = np.zeros(len(rows))
+    for b in parts:
+        ms = np.array([(r.get("branch_ms") or {}).get(b) or 0.0 for r in rows])
+        ax.barh(y, ms, left=left, label=BRANCH_NAMES.get(b, b), color=BRANCH_COLOURS.get(b))
+        left += ms
+    ax.barh(y, [r.get("network_ms") or 0.0 for r in rows], left=left, label="network", color="tab:green")

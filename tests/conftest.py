@@ -7,6 +7,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "training" / "configs" / "demo.yaml"
+EAR_CONFIG = ROOT / "training" / "configs" / "ear.yaml"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,11 +31,11 @@ def synth_manifest(tmp_path_factory) -> Path:
     return render_dataset(out_dir=out, minutes=3.2, seed=11, clip_seconds=12.0, workers=1, progress=False)
 
 
-def tiny_config(epochs: int = 2):
-    """The shipped demo config, shortened for tests."""
+def tiny_config(epochs: int = 2, config: Path = DEMO_CONFIG):
+    """A shipped config (the demo's by default), shortened for tests."""
     from training.config import load_config
 
-    cfg = load_config(DEMO_CONFIG)
+    cfg = load_config(config)
     cfg.optim.epochs = epochs
     cfg.optim.batch_size = 32
     return cfg
@@ -46,6 +47,18 @@ def trained_run(tmp_path_factory, synth_manifest) -> Path:
 
     run = tmp_path_factory.mktemp("run")
     train(cfg=tiny_config(), manifest=synth_manifest, out=run, progress=False)
+    return run
+
+
+@pytest.fixture(scope="session")
+def ear_run(tmp_path_factory, synth_manifest) -> Path:
+    """The physics ear (training/configs/ear.yaml) trained for one epoch on the small dataset, no baseline."""
+    from training.train import train
+
+    cfg = tiny_config(epochs=1, config=EAR_CONFIG)
+    cfg.baseline = False
+    run = tmp_path_factory.mktemp("ear_run")
+    train(cfg=cfg, manifest=synth_manifest, out=run, progress=False)
     return run
 
 

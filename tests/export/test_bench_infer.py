@@ -1,8 +1,9 @@
 """``uwac bench infer``: structure and sanity of the report, and that pipeline (c) is the same model as (a).
 
 No assertion is about speed: the numbers depend on the machine and its load. One short benchmark (5 s of audio,
-one pass, an fp16 variant beside the fp32 file, no int8) runs once for the module; the orchestration without
-variant files and with an accelerator provider is checked with the child processes stubbed out.
+one pass, an fp16 variant beside the fp32 file, no int8) runs once for the module, and one on the physics ear
+(exported by the benchmark itself, batch 1 only: where its time goes, branch by branch); the orchestration
+without variant files and with an accelerator provider is checked with the child processes stubbed out.
 """
 
 import json
@@ -15,8 +16,8 @@ import pytest
 from export.bench_child import cut_windows
 from export.bench_infer import resolve_fp16, resolve_int8
 from export.bench_report import render_markdown
-from export.bench_summary import PIPELINES, ran_on, ratios
-from export.ort_profile import frontend_node_names, network_nodes, split_profile
+from export.bench_summary import GOALS, PIPELINES, goal_set, goals, ran_on, ratios
+from export.ort_profile import frontend_node_names, network_nodes, node_parts, split_profile
 
 BATCH = 2
 
@@ -34,6 +35,17 @@ def bench(tmp_path_factory, trained_run, exported_model):
     out = folder / "out"
     argv = ["bench", "infer", "--run", trained_run, "--model", fp32, "--out", out, "--seconds", 5, "--batch", BATCH,
             "--repeats", 1, "--threads", 1]
+    assert main([str(a) for a in argv]) == 0
+    return json.loads((out / "bench_infer.json").read_text()), out
+
+
+@pytest.fixture(scope="module")
+def ear_bench(tmp_path_factory, ear_run):
+    """``uwac bench infer`` on a tiny ear run, exporting it on the way (8 s of audio: two 6-s windows, batch 1)."""
+    from acoustics.cli import main
+
+    out = tmp_path_factory.mktemp("bench_ear")
+    argv = ["bench", "infer", "--run", ear_run, "--out", out, "--seconds", 8, "--batch", 1, "--repeats", 1]
     assert main([str(a) for a in argv]) == 0
     return json.loads((out / "bench_infer.json").read_text()), out
 
@@ -112,11 +124,57 @@ def test_frontend_share_in_open_unit_interval(bench):
     for r in ok_rows(result):
         assert 0.0 < r["frontend_share"] < 1.0, (r["pipeline"], r["batch"])
         assert r["frontend_ms"] + r["network_ms"] == pytest.approx(r["mean_ms"])
+        assert list(r["branch_ms"]) == ["mel"] and r["branch_ms"]["mel"] == pytest.approx(r["frontend_ms"])
         assert r["split_source"] == ("onnxruntime profile" if r["pipeline"].startswith("ort-") else "timed stages")
     for name in ("ort-fp32", "ort-fp16"):
         for prof in result["profiles"][name].values():
             assert prof["frontend_us"] > 0 and prof["network_us"] > 0
             assert set(prof["provider_us"]) == {"CPUExecutionProvider"}
+            assert prof["branch_us"] == {"mel": prof["frontend_us"]}  # a log-mel model has the one branch
+
+
+def test_ear_bench_splits_the_time_by_branch(ear_bench):
+    """The ear runs end to end, exported by the benchmark; each row's front-end time splits into its branches."""
+    result, out = ear_bench
+    p = result["params"]
+    assert p["model"].startswith("ear/mel+lofar+demon") and p["branches"] == ["mel", "lofar", "demon"]
+    assert p["fp32"].endswith("model.onnx") and p["windows"] == 2
+    rows = ok_rows(result)
+    assert {r["pipeline"] for r in rows} == {"ort-fp32", "torch", "librosa-torch"}
+    for r in rows:
+        ms = r["branch_ms"]
+        assert {"mel", "lofar", "demon"} <= set(ms) and all(ms[b] > 0 for b in ("mel", "lofar", "demon")), r
+        assert sum(ms.values()) == pytest.approx(r["frontend_ms"]) and r["network_ms"] > 0
+    prof = result["profiles"]["ort-fp32"]["1"]
+    assert prof["network_us"] > 0 and prof["frontend_us"] == pytest.approx(sum(prof["branch_us"].values()))
+    assert all(prof["branch_us"][b] > 0 for b in ("mel", "lofar", "demon"))
+    md = (out / "bench_infer.md").read_text()
+    assert "| log-mel ms/window | LOFAR ms/window | DEMON ms/window |" in md
+    assert (out / "bench_infer.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ear_goals_are_issue_9s(ear_bench):
+    result, out = ear_bench
+    assert result["goal_set"]["source"] == "issue 9"
+    assert result["goal_set"]["targets"]["x_real_time_per_core"] == 1000.0
+    speed = {g["goal"]: g for g in result["goals"]}
+    assert speed["fp32 scores 1 h of audio in <= 3.6 s on one core at batch 1"]["target"] == \
+        ">= 1000× real time per core"
+    assert speed["fp32 p99 latency per window at batch 1"]["target"] == "<= 10 ms"
+    assert "## Goals (issue 9, for ear models" in (out / "bench_infer.md").read_text()
+
+
+def test_goals_follow_the_model_family():
+    """Issue 5's throughput goal takes the best fp32 row; the ear's (issue 9) holds at batch 1."""
+    rows = [{"pipeline": "ort-fp32", "batch": b, "status": "ok", "x_real_time_per_core": x, "p99_ms": 4.0,
+             "windows_per_s": x, "model_bytes": 1} for b, x in ((1, 900.0), (16, 2000.0))]
+    base = {"rows": rows, "params": {"batch": 16, "threads": 1}, "ratios": ratios(rows, 16)}
+    cnn = goals({**base, "goal_set": goal_set("cnn")})
+    ear = goals({**base, "goal_set": goal_set("ear")})
+    assert goal_set("cnn")["targets"] == GOALS and goal_set(None)["source"] == "issue 5"
+    assert cnn[0]["goal"] == "fp32 scores 1 h of audio in <= 2 s on one core" and cnn[0]["value"] == 2000.0
+    assert cnn[0]["met"] is True and cnn[1]["met"] is True
+    assert ear[0]["value"] == 900.0 and ear[0]["met"] is False and ear[1]["target"] == "<= 10 ms"
 
 
 def test_librosa_torch_and_torch_agree_with_onnx(bench):
@@ -187,11 +245,35 @@ def test_frontend_nodes_are_upstream_of_the_network(exported_model):
     events = [{"cat": "Node", "name": f"{n}_kernel_time", "dur": 10} for n in sorted(frontend)[:2]]
     events += [{"cat": "Node", "name": "mystery_kernel_time", "dur": 5}, {"cat": "Session", "name": "x", "dur": 99}]
     events += [{"cat": "Node", "name": f"{sorted(network)[0]}_kernel_time", "dur": 30}]
-    split = split_profile(events, frontend, network)
+    parts = node_parts(exported_model, exported_model)
+    assert set(parts.values()) == {"mel", "network"}  # a log-mel model: one branch
+    split = split_profile(events, parts)
     assert split == {"frontend_us": 20.0, "network_us": 30.0, "other_us": 5.0, "frontend_share": 0.4,
-                     "provider_us": {"unknown": 55.0}}
+                     "branch_us": {"mel": 20.0}, "branch_share": {"mel": 0.4}, "provider_us": {"unknown": 55.0}}
     events[0]["args"] = {"provider": "CUDAExecutionProvider"}
-    assert split_profile(events, frontend, network)["provider_us"] == {"CUDAExecutionProvider": 10.0, "unknown": 45.0}
+    assert split_profile(events, parts)["provider_us"] == {"CUDAExecutionProvider": 10.0, "unknown": 45.0}
+
+
+def test_ear_nodes_go_to_the_branch_whose_tables_they_read(ear_bench):
+    """Every node reading a ``frontend.<branch>.*`` table is that branch's, every ``net.*`` reader the network's
+    (under the physics wrapper's ``model.`` prefix too); shared nodes read no branch's table."""
+    model = ear_bench[0]["params"]["fp32"]
+    graph = onnx.load(model).graph
+    parts = node_parts(model, model)
+    tables = {i.name for i in graph.initializer}
+    for node in graph.node:
+        read = [i for i in node.input if i in tables]
+        for branch in ("mel", "lofar", "demon"):
+            if any(f"frontend.{branch}." in i for i in read):
+                assert parts[node.name] == branch, (node.name, read)
+        if any(".net." in f".{i}" for i in read):
+            assert parts[node.name] == "network", (node.name, read)
+    counts = {p: sum(v == p for v in parts.values()) for p in set(parts.values())}
+    assert {"mel", "lofar", "demon", "network"} <= set(counts) and counts.get("shared", 0) < 10
+    events = [{"cat": "Node", "name": f"{name}_kernel_time", "dur": 1} for name in parts]
+    split = split_profile(events, parts, branches=("mel", "lofar", "demon"))
+    assert list(split["branch_us"])[:3] == ["mel", "lofar", "demon"]
+    assert split["frontend_us"] + split["network_us"] == len(parts) and split["other_us"] == 0
 
 
 def test_cli_bench_infer_needs_run(capsys):
