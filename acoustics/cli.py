@@ -204,10 +204,10 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_card(args) -> None:
-    """Write a markdown model card from a model's metadata and its evaluations."""
+    """Write a markdown model card from a model's metadata, its evaluations and (``--run``) its training run."""
     from acoustics.model_card import write_card
 
-    print(f"wrote {write_card(model=args.model, evaluations=args.eval, out=args.out)}")
+    print(f"wrote {write_card(model=args.model, evaluations=args.eval, out=args.out, run=args.run)}")
 
 
 def cmd_adapt(args) -> None:
@@ -443,6 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("model", type=Path)
     c.add_argument("--eval", type=Path, nargs="*", default=[], help="evaluation folders (synthetic and/or real clips)")
     c.add_argument("--out", required=True, type=Path, help="card .md")
+    c.add_argument("--run", type=Path, default=None,
+                   help="the training run folder the model was exported from: the physics heads' test accuracy from "
+                        "its metrics.json, when the model's metadata lacks it")
     c.set_defaults(func=cmd_card)
 
     a = sub.add_parser("adapt", help="manifest from DeepShip, ShipsEar, VTUAD, a folder-per-class tree, a CSV "
