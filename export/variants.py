@@ -38,6 +38,7 @@ from torch import nn
 from acoustics.contract import parse_metadata
 from export import quality_gate
 from export.onnx_export import export_min_samples, export_onnx
+from export.ort_profile import module_path
 from training.config import TrainConfig, config_from_dict
 from training.models import Classifier
 from training.models.classifier import WithPhysics
@@ -157,7 +158,8 @@ def float_nodes(graph: onnx.GraphProto) -> list[str]:
     band-pass filters, the DFTs, the mel matmul, backgrounds, logs and normalisation, the ear's harmonic tables:
     every node using a ``frontend.*`` initializer must be among them) stay float. So does the tail that computes
     the contract's ``logits`` and ``probabilities`` (the head, the temperature division, the softmax): little
-    compute, and calibrated probabilities should not sit on an 8-bit grid.
+    compute, and calibrated probabilities should not sit on an 8-bit grid; likewise the physics readout. Weights
+    are recognised under a wrapper's prefix too (``model.net.*`` of a model exported with its physics output).
     """
     inits = {i.name for i in graph.initializer}
     producer = {o: n for n in graph.node for o in n.output}
@@ -171,7 +173,11 @@ def float_nodes(graph: onnx.GraphProto) -> list[str]:
                 stack.extend(parent.input)
         return found
 
-    convs = [n for n in graph.node if n.op_type == "Conv" and any(i in inits and i.startswith("net.") for i in n.input[1:])]
+    def under(name: str, module: str) -> bool:  # an initializer of ``module``, also under a wrapper's prefix
+        path = module_path(name) if name in inits else None
+        return path is not None and path.startswith(module + ".")
+
+    convs = [n for n in graph.node if n.op_type == "Conv" and any(under(i, "net") for i in n.input[1:])]
     conv_names = {n.name for n in convs}
     firsts = [n for n in convs if not conv_names & set(ancestors(n))]
     if not firsts:
@@ -181,11 +187,11 @@ def float_nodes(graph: onnx.GraphProto) -> list[str]:
     for first in firsts:
         keep[first.name] = first
         keep.update(ancestors(first))
-    frontend = [n.name for n in graph.node if any(i.startswith("frontend.") and i in inits for i in n.input)]
+    frontend = [n.name for n in graph.node if any(under(i, "frontend") for i in n.input)]
     if not frontend or set(frontend) - set(keep):
         raise ValueError(f"int8: front-end nodes {sorted(set(frontend) - set(keep)) or '(none found)'} are not "
                          "upstream of the network's first Convs; the graph is not the expected front-end + network")
-    tail = [producer["logits"]] if "logits" in producer else []
+    tail = [producer[o] for o in ("logits", "physics") if o in producer]
     while tail:
         node = tail.pop()
         if node.name not in keep:

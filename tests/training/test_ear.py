@@ -141,6 +141,10 @@ def test_export_run_writes_the_physics_output_with_its_fields(tmp_path):
                 "metrics": {}}, tmp_path / "checkpoint_best.pt")
     report = export_run(tmp_path, tmp_path / "ear.onnx")
     assert report["max_abs_prob_diff_vs_torch"] <= 1e-4
+    import onnx
+
+    ops = {node.op_type for node in onnx.load(str(tmp_path / "ear.onnx")).graph.node}
+    assert not ops & {"STFT", "DFT", "Gather", "GatherND", "GatherElements"}, ops
     session, info = load_session(tmp_path / "ear.onnx")
     assert info.physics["fields"] == list(PHYSICS_FIELDS) and info.min_samples == min_window_samples(CFG)
     out = run_batch(session, signal(2, min_window_samples(CFG)))  # the shortest input the model takes

@@ -93,10 +93,12 @@ class PhysicsReadout(nn.Module):
         shaft = torch.softmax(out["shaft_rate"], dim=-1)
         blades = torch.softmax(out["blades"], dim=-1)
         shafts = torch.softmax(out["shafts"], dim=-1)
-        cols = [torch.sigmoid(out["audible"][:, 0]), torch.exp(shaft @ self.log_shaft_hz), shaft.amax(dim=-1),
-                blades @ self.blade_counts, blades.amax(dim=-1), shafts[:, 1], torch.sigmoid(out["firing"][:, 0]),
-                torch.sigmoid(out["cavitating"][:, 0]), torch.sigmoid(out["pwm"][:, 0])]
-        return torch.stack(cols, dim=-1)
+        # every column kept 2-D ([batch, 1]) and cut with ranges, so the graph holds Slice, never Gather
+        cols = [torch.sigmoid(out["audible"]), torch.exp(shaft @ self.log_shaft_hz[:, None]),
+                shaft.amax(dim=-1, keepdim=True), blades @ self.blade_counts[:, None],
+                blades.amax(dim=-1, keepdim=True), shafts[:, 1:2], torch.sigmoid(out["firing"]),
+                torch.sigmoid(out["cavitating"]), torch.sigmoid(out["pwm"])]
+        return torch.cat(cols, dim=-1)
 
 
 class WithPhysics(nn.Module):
