@@ -3,13 +3,18 @@ plus transient distractors (snapping shrimp, fin, blue and humpback whales; see 
 
 All levels are spectral densities in dB re 1 µPa²/Hz, combined in power (physics.md preamble). The
 continuum is rendered as Gaussian noise shaped in the frequency domain; the distractors are added to it.
+Since renderer 0.6 the sea-surface part of the continuum is intermittent (surface_noise.py): the wind/wave noise
+carries breaking-wave bursts and rain comes in gusts, with the long-term mean density of the tables below.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import functools
 
-from acoustics.synth import distractors
+import numpy as np
+import scipy.fft as sfft
+
+from acoustics.synth import distractors, surface_noise
 
 # Hodges 2010 ch. 7 tables as digitised in labsonar sea_state.csv / shipping_noise.csv (physics.md §5,
 # "Tabulated levels"); frequencies in Hz, levels in dB re 1 µPa²/Hz.
@@ -145,33 +150,89 @@ def _white_spectrum(rng: np.random.Generator, n: int) -> np.ndarray:
     return spec
 
 
-def continuum_spectrum(rng: np.random.Generator, env: dict, n: int, sample_rate: int) -> np.ndarray:
-    """rfft of the Gaussian continuum [µPa] (sea state, shipping, rain, thermal, self-noise); DC removed.
-
-    The density is evaluated on a log-frequency grid and interpolated in log f to the bins (speed)."""
+@functools.lru_cache(maxsize=8)
+def _grid_lerp(n: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log-f grid (PSD_GRID_POINTS points over the rfft bins 1..n//2) and, per bin, the grid index below it and
+    the weight of the one above (linear in log f), so a density evaluated on the grid is spread to the bins by
+    one gather. Cached per (n, fs): the same clip length recurs."""
     f = np.fft.rfftfreq(n, 1.0 / sample_rate)[1:]
     grid = np.geomspace(f[0], f[-1], PSD_GRID_POINTS) if f.size > 1 else f
-    db = ambient_psd_db(grid, sea_state=env["sea_state"], shipping_level=env["shipping_level"],
-                        self_noise_db=env["self_noise_db"], rain_mm_h=env.get("rain_mm_h", 0.0))
-    psd = np.zeros(n // 2 + 1)
-    psd[1:] = 10.0 ** (np.interp(np.log10(f), np.log10(grid), db) / 10.0)
-    return _white_spectrum(rng, n) * np.sqrt(psd * (0.5 * sample_rate))
+    lg, lf = np.log10(grid), np.log10(f)
+    i = np.clip(np.searchsorted(lg, lf, side="right") - 1, 0, max(grid.size - 2, 0))
+    w = (lf - lg[i]) / (lg[i + 1] - lg[i]) if grid.size > 1 else np.zeros(f.size)
+    for a in (grid, i, w):
+        a.flags.writeable = False
+    return grid, i.astype(np.int32), np.clip(w, 0.0, 1.0).astype(np.float32)
+
+
+def _on_bins(values: np.ndarray, n: int, sample_rate: int) -> np.ndarray:
+    """Grid values spread to the n//2 + 1 rfft bins (float32, 0 at DC)."""
+    _, i, w = _grid_lerp(n, sample_rate)
+    v = values.astype(np.float32)
+    out = np.zeros(n // 2 + 1, dtype=np.float32)
+    if v.size == 1:
+        out[1:] = v[0]
+    else:
+        lo = v[i]
+        out[1:] = lo + (v[i + 1] - lo) * w
+    return out
+
+
+def continuum_spectrum(rng: np.random.Generator, env: dict, n: int, sample_rate: int, *,
+                       record: dict | None = None) -> np.ndarray:
+    """rfft of the continuum [µPa] (sea state, shipping, rain, thermal, self-noise); DC removed.
+
+    Densities are evaluated on a log-frequency grid and spread to the bins linearly in log f (speed). Shipping,
+    thermal, self-noise and the smooth share of the wind/wave noise are stationary Gaussian; the bursty share of the
+    wind/wave noise and the rain are Gaussian noise of their density times the gains of
+    :mod:`surface_noise` (E[gain²] = 1), so the expected density of every part is the table's. The drawn surface
+    parameters and a summary of the events go to ``record["sea_surface"]`` (record defaults to env).
+    """
+    grid, _, _ = _grid_lerp(n, sample_rate)
+    ss, rain = env["sea_state"], env.get("rain_mm_h", 0.0)
+    other = sum(10.0 ** (p / 10.0) for p in (shipping_psd_db(grid, env["shipping_level"]), thermal_psd_db(grid),
+                                              np.full(grid.shape, float(env["self_noise_db"]))))
+    sea = 10.0 ** (sea_state_psd_db(grid, ss) / 10.0)
+    half_fs = 0.5 * sample_rate
+    white = _white_spectrum(rng, n)  # the stationary part's draw comes first, as before 0.6
+    surf = surface_noise.draw_surface(rng, env)
+    burst = surf["bursty_share"] * surface_noise.burst_ramp(grid) if \
+        surf["bursty_share"] >= surface_noise.MIN_BURSTY_SHARE else np.zeros(grid.shape)
+    cont = white * _on_bins(np.sqrt((other + (1.0 - burst) * sea) * half_fs), n, sample_rate)
+    modulated = None
+    info = dict(surf)  # full precision: an env that carries it renders the same again
+    if burst.any():
+        x = sfft.irfft(_white_spectrum(rng, n) * _on_bins(np.sqrt(burst * sea * half_fs), n, sample_rate), n)
+        gain, info["breaking"] = surface_noise.breaking_gain(rng, surf, n, sample_rate)
+        modulated = x * gain
+    if rain > 0:
+        x = sfft.irfft(_white_spectrum(rng, n) * _on_bins(np.sqrt(10.0 ** (rain_psd_db(grid, rain) / 10.0) * half_fs),
+                                                        n, sample_rate), n)
+        x *= surface_noise.rain_gain(rng, surf, n, sample_rate)
+        modulated = x if modulated is None else modulated + x
+    if modulated is not None:
+        cont += sfft.rfft(modulated)
+        cont[0] = 0.0
+    (env if record is None else record)["sea_surface"] = info
+    return cont
 
 
 def ambient_parts(rng: np.random.Generator, env: dict, n: int, sample_rate: int, *,
-                  water_depth_m: float | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+                  water_depth_m: float | None = None, record: dict | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, dict]:
     """rfft spectra [µPa] of the continuum and of the distractors, and the record of the events placed.
 
     water_depth_m [m] sets whale spreading and whether a drawn shrimp bed sounds (< 55 m); None means
-    the 100 m of physics.md §6, i.e. no shrimp.
+    the 100 m of physics.md §6, i.e. no shrimp. The sea-surface parameters go to ``record["sea_surface"]``
+    (record defaults to env; see :func:`continuum_spectrum`).
     """
-    cont = continuum_spectrum(rng, env, n, sample_rate)
+    cont = continuum_spectrum(rng, env, n, sample_rate, record=record)
     depth = distractors.DEFAULT_WATER_DEPTH_M if water_depth_m is None else float(water_depth_m)
     ss2_20k = float(sea_state_psd_db(distractors.SHRIMP_REF_HZ, 2))
-    dist, record = distractors.distractor_spectrum(rng, env.get("distractors") or {}, n, sample_rate,
+    dist, events = distractors.distractor_spectrum(rng, env.get("distractors") or {}, n, sample_rate,
                                                    water_depth_m=depth, sea_state_2_db_20khz=ss2_20k)
     dist[0] = 0.0
-    return cont, dist, record
+    return cont, dist, events
 
 
 def ambient_spectrum(rng: np.random.Generator, env: dict, n: int, sample_rate: int, *,
@@ -183,6 +244,6 @@ def ambient_spectrum(rng: np.random.Generator, env: dict, n: int, sample_rate: i
     ``record["distractor_events"]``; ``record`` defaults to ``env`` itself, so a caller that stores env
     after this call stores them too. See :func:`ambient_parts` for water_depth_m.
     """
-    cont, dist, events = ambient_parts(rng, env, n, sample_rate, water_depth_m=water_depth_m)
+    cont, dist, events = ambient_parts(rng, env, n, sample_rate, water_depth_m=water_depth_m, record=record)
     (env if record is None else record)["distractor_events"] = events
     return cont + dist

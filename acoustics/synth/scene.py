@@ -15,12 +15,13 @@ from scipy.optimize import brentq
 from acoustics.synth import ambient, cetaceans, confusers, geometry, propagation, recorder, sources
 from acoustics.taxonomy import CLASSES, FINE_TYPES
 
-RENDERER_VERSION = "uwac-synth 0.5.0"  # 0.3: confusers, recorder chain, SNR −20..+30 dB; 0.4: CPA ≤ 30 km;
+RENDERER_VERSION = "uwac-synth 0.6.0"  # 0.3: confusers, recorder chain, SNR −20..+30 dB; 0.4: CPA ≤ 30 km;
 # 0.5: tonal line levels drawn over the broadband model that renders the ship (0.4 used JE for W–H and RANDI
 # merchants too, so their blade lines sat under their own continuum) with excess ranges widened down to weak lines
 # in every class; the Z-th shaft harmonic no longer doubles the blade line, and coincident lines of one drive add
 # in power; killer, minke and right whale calls (cetaceans.py) in every class; humpback units 0.15–8 s with 1–12
-# harmonics; merchant_models restricts the merchant broadband models drawn (source-model shift tests)
+# harmonics; merchant_models restricts the merchant broadband models drawn (source-model shift tests); 0.6: the
+# sea-surface noise is intermittent (surface_noise.py: breaking-wave bursts, rain gusts) at the same mean density
 SNR_DRAW_DB = (-20.0, 30.0)  # target SNR drawn when none is given [dB]; physics.md §6 design note: about −20 to +40 dB
 # CPA distances the solver may place a contact at [m]: physics.md §6, "scenario ranges should span 50 m–30 km
 # so that SNR covers about −20 to +40 dB". Renderer 0.3 allowed 100 km: half the merchants were solved to
