@@ -200,7 +200,7 @@ def cmd_evaluate(args) -> None:
               f"({pct(nv['share_called_vessel'])}, goal <= {100 * nv['goal_max']:.0f} %); merchant clips called "
               f"merchant {mer['predicted'].get('merchant', 0)}/{mer['clips']} ({pct(mer['share_called_merchant'])}, "
               f"goal >= {100 * mer['goal_min']:.0f} %); {len(rw['too_short'])} clip(s) shorter than a window, scored "
-              "as one short window")
+              "as one window of the clip repeated")
 
 
 def cmd_card(args) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from acoustics.frontend.config import FrontendConfig
+from acoustics.frontend.config import SILENCE_POWER, FrontendConfig
 from acoustics.frontend.filters import hann_window
 
 __all__ = ["FrontendConfig", "features", "frames", "hann_window", "hz_to_mel", "log_mel_band_normalised",
@@ -78,13 +78,13 @@ def mel_power(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
 def log_mel_normalised(mel: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
     """Per-window normalised log-mel from mel power ``[..., n_mels, n_frames]``.
 
-    dB = 10·log10(mel + floor_rel·mean(mel) + 1e-30), then (dB - mean dB) / scale_db over each
+    dB = 10·log10(mel + max(floor_rel·mean(mel), SILENCE_POWER)), then (dB - mean dB) / scale_db over each
     window's mels and frames. Scaling the input by g scales mel and the floor by g², so the
-    output does not change with input gain (the 1e-30 only keeps silence finite).
+    output does not change with input gain (SILENCE_POWER only keeps silence finite).
     """
     mel = np.asarray(mel)
     mean = mel.mean(axis=(-2, -1), keepdims=True)
-    db = 10.0 * np.log10(mel + cfg.floor_rel * mean + 1e-30)
+    db = 10.0 * np.log10(mel + np.maximum(cfg.floor_rel * mean, SILENCE_POWER))
     return (db - db.mean(axis=(-2, -1), keepdims=True)) / cfg.scale_db
 
 
@@ -97,7 +97,7 @@ def log_mel_band_normalised(mel: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
     """
     mel = np.asarray(mel)
     mean = mel.mean(axis=(-2, -1), keepdims=True)
-    db = 10.0 * np.log10(mel + cfg.floor_rel * mean + 1e-30)
+    db = 10.0 * np.log10(mel + np.maximum(cfg.floor_rel * mean, SILENCE_POWER))
     return (db - db.mean(axis=-1, keepdims=True)) / cfg.scale_db
 
 

@@ -78,7 +78,8 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, window_samples: int
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     if fixed_batch is None:
-        example = torch.randn(2, window_samples + 1234) * 0.1
+        # long enough for ≥ 2 LOFAR/DEMON frames even when a window holds one: torch.export specialises a size-1 dim
+        example = torch.randn(2, max(window_samples, 2 * (min_samples or 0)) + 1234) * 0.1
         batch = torch.export.Dim("batch", min=1, max=4096)
         samples = torch.export.Dim("samples", min=min_samples or window_samples, max=window_samples * 4096)
         dynamic_shapes = ({0: batch, 1: samples},)
@@ -128,6 +129,20 @@ def parity(model: Classifier, path: str | Path, *, window_samples: int, seed: in
     return worst
 
 
+def _add_physics_test(props: dict[str, str], run: str | Path) -> None:
+    """Put the physics heads' test-split accuracy (the run's metrics.json, written after the checkpoint) into
+    ``uwac.training``, so the model file and its card carry them."""
+    run = Path(run)
+    metrics = (run if run.is_dir() else run.parent) / "metrics.json"
+    if not metrics.is_file():
+        return
+    physics_test = json.loads(metrics.read_text()).get("physics_test")
+    if physics_test:
+        training = json.loads(props["uwac.training"])
+        training["physics_test"] = physics_test
+        props["uwac.training"] = json.dumps(training)
+
+
 def export_run(run: str | Path, out: str | Path, *, unknown_threshold: float | None = None,
                tolerance: float = 1e-4) -> dict:
     """Export a run's best checkpoint to ``out`` and verify it; returns a small report.
@@ -143,6 +158,7 @@ def export_run(run: str | Path, out: str | Path, *, unknown_threshold: float | N
     physics = model.physics is not None
     if physics:
         props["uwac.physics"] = json.dumps({"fields": list(PHYSICS_FIELDS), **PHYSICS_DOC})
+        _add_physics_test(props, run)
     path = export_onnx(WithPhysics(model) if physics else model, out, window_samples=cfg.window_samples(), props=props,
                        min_samples=export_min_samples(cfg), physics=physics)
     worst = parity(model, path, window_samples=cfg.window_samples())

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_CONFIG = ROOT / "training" / "configs" / "demo.yaml"
+CNN_CONFIG = ROOT / "training" / "configs" / "cnn.yaml"  # the compact CNN: fast, 3-s windows
 EAR_CONFIG = ROOT / "training" / "configs" / "ear.yaml"
 
 
@@ -31,8 +31,8 @@ def synth_manifest(tmp_path_factory) -> Path:
     return render_dataset(out_dir=out, minutes=3.2, seed=11, clip_seconds=12.0, workers=1, progress=False)
 
 
-def tiny_config(epochs: int = 2, config: Path = DEMO_CONFIG):
-    """A shipped config (the demo's by default), shortened for tests."""
+def tiny_config(epochs: int = 2, config: Path = CNN_CONFIG):
+    """A shipped config (the compact CNN's by default), shortened for tests."""
     from training.config import load_config
 
     cfg = load_config(config)

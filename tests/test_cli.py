@@ -40,7 +40,7 @@ def test_synth_cli_same_seed_same_bytes(tmp_path):
 def test_bad_inputs_give_one_clear_line(tmp_path):
     res = uwac("evaluate", tmp_path / "missing.onnx", "--manifest", tmp_path / "m.csv", "--out", tmp_path / "e")
     assert res.returncode == 2 and "not found" in res.stderr and "Traceback" not in res.stderr
-    res = uwac("train", "--config", ROOT / "training/configs/demo.yaml", "--manifest", tmp_path / "m.csv",
+    res = uwac("train", "--config", ROOT / "training/configs/cnn.yaml", "--manifest", tmp_path / "m.csv",
                "--out", tmp_path / "r")
     assert res.returncode == 2 and "manifest" in res.stderr and "Traceback" not in res.stderr
     res = uwac("export", tmp_path / "norun", "--out", tmp_path / "x.onnx")

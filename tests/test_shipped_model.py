@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acoustics.contract import OUTPUTS, load_session, run_batch
+from acoustics.contract import OPTIONAL_OUTPUTS, OUTPUTS, load_session, run_batch
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
 MODEL, CARD = MODELS / "uwac-default.onnx", MODELS / "uwac-default.card.md"
@@ -20,7 +20,10 @@ def test_shipped_model_keeps_the_contract_and_scores_audio():
     rng = np.random.default_rng(0)
     x = (rng.standard_normal((2, info.window_samples + 3 * info.hop_samples)) * 0.01).astype(np.float32)
     out = run_batch(session, x)
-    assert set(out) == set(OUTPUTS) and out["probabilities"].shape == (2, len(info.classes))
+    assert set(OUTPUTS) <= set(out) <= set(OUTPUTS) | set(OPTIONAL_OUTPUTS)
+    assert out["probabilities"].shape == (2, len(info.classes))
+    if "physics" in out:  # the ear's estimates, in the order its metadata names
+        assert out["physics"].shape == (2, len(info.physics["fields"])) and np.isfinite(out["physics"]).all()
     np.testing.assert_allclose(out["probabilities"].sum(1), 1.0, atol=1e-5)
     np.testing.assert_allclose(run_batch(session, x * 30.0)["probabilities"], out["probabilities"], atol=1e-3)
 
@@ -51,7 +54,8 @@ def test_shipped_int8_passed_its_gate_against_this_fp32_file():
     assert info.variant["status"] == "passed" and info.variant["reference_sha256"] == file_sha256(MODEL)
     gate = info.variant["gate"]
     assert gate["macro_f1_delta"] >= -0.01 and gate["worst_recall_delta"] >= -0.05 and gate["agreement"] > 0.95
-    assert INT8.stat().st_size < MODEL.stat().st_size / 2  # int8 network weights (the size goal is in the bench)
+    # int8 network weights; the front-end's DFT and filter tables stay float (the size goal is in the bench)
+    assert INT8.stat().st_size < 0.6 * MODEL.stat().st_size
     assert {k: v for k, v in vars(info).items() if k not in ("path", "variant")} == \
         {k: v for k, v in vars(ref).items() if k not in ("path", "variant")}
     x = (np.random.default_rng(1).standard_normal((3, info.window_samples)) * 0.05).astype(np.float32)

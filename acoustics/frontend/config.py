@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 BRANCHES = ("mel", "lofar", "demon")  # every branch a front-end may compute
+# Absolute floor under the relative power floors (power of a full-scale ±1 input's frames): digital silence (a muted
+# channel, a dead hydrophone) stays finite, and the floor sits ~100 dB under a 16-bit LSB's frame power, so gain
+# invariance holds for any quantised audio. A max, not an added 1e-30: ONNX exporters fold a tiny added constant away.
+SILENCE_POWER = 1e-20
 
 
 @dataclass(frozen=True)

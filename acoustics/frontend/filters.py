@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from acoustics.frontend.config import SILENCE_POWER
+
 
 def hann_window(n: int) -> np.ndarray:
     """Periodic Hann window of ``n`` samples (the DFT-even form librosa and scipy use), float64."""
@@ -91,9 +93,9 @@ def excess_db(power: np.ndarray, background: np.ndarray, kept: slice, floor_rel:
               clip_db: tuple[float, float]) -> np.ndarray:
     """10·log10((P + ε)/(B + ε)) over the ``kept`` bins, clipped to ``clip_db`` and divided by 10.
 
-    ε = floor_rel × the mean kept power of each frame: silence stays finite and scaling the input by g
-    scales P, B and ε alike, so the output does not change with gain.
+    ε = floor_rel × the mean kept power of each frame (at least SILENCE_POWER, so silence stays finite): scaling the
+    input by g scales P, B and ε alike, so the output does not change with gain.
     """
     p, b = power[..., kept], background[..., kept]
-    eps = floor_rel * p.mean(axis=-1, keepdims=True) + 1e-30
+    eps = np.maximum(floor_rel * p.mean(axis=-1, keepdims=True), SILENCE_POWER)
     return np.clip(10.0 * np.log10((p + eps) / (b + eps)), *clip_db) / 10.0

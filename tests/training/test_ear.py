@@ -125,6 +125,13 @@ def test_ear_exports_as_plain_ops_with_parity(tmp_path):
         with torch.no_grad():
             probs = model(torch.from_numpy(x))[1].numpy()
         assert np.abs(run_batch(session, x)["probabilities"] - probs).max() <= 1e-4
+    # digital silence (a muted channel) and near-silence give finite scores in the exported graph, as in torch
+    for level in (0.0, 1e-12):
+        quiet = np.full((2, WINDOW), level, dtype=np.float32)
+        got = run_batch(session, quiet)["probabilities"]
+        with torch.no_grad():
+            ref = model(torch.from_numpy(quiet))[1].numpy()
+        assert np.isfinite(got).all() and np.abs(got - ref).max() <= 1e-4, (level, got)
 
 
 def test_export_run_writes_the_physics_output_with_its_fields(tmp_path):

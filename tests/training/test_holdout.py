@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from acoustics.manifest import assign_splits, read_manifest, write_manifest
-from tests.conftest import DEMO_CONFIG, tiny_config
+from tests.conftest import CNN_CONFIG, tiny_config
 from training import train as train_module
 from training.config import config_from_dict, load_config
 from training.data import describe_hold_out, hold_out_fine
@@ -15,7 +15,7 @@ from training.train import bank_rows, prepare_splits, train
 
 def split_rows(manifest):
     """The synthetic manifest split as training splits it (demo config: the data section's seed and fractions)."""
-    cfg = load_config(DEMO_CONFIG)
+    cfg = load_config(CNN_CONFIG)
     return assign_splits(read_manifest(manifest), fractions=tuple(cfg.data.split_fractions), seed=cfg.data.split_seed)
 
 
@@ -120,6 +120,6 @@ def test_cli_flag_sets_the_config(tmp_path, monkeypatch):
         return {}
 
     monkeypatch.setattr(train_module, "train", fake_train)
-    cli.main(["train", "--config", str(DEMO_CONFIG), "--manifest", "m.csv", "--out", str(tmp_path),
+    cli.main(["train", "--config", str(CNN_CONFIG), "--manifest", "m.csv", "--out", str(tmp_path),
               "--exclude-fine", "uuv", "patrol", "uuv"])
     assert got["cfg"].data.exclude_fine_labels == ["uuv", "patrol"]

@@ -7,7 +7,7 @@ import torch
 import yaml
 
 from acoustics.manifest import ManifestError, read_manifest, write_manifest
-from tests.conftest import DEMO_CONFIG, tiny_config
+from tests.conftest import CNN_CONFIG, tiny_config
 from training.config import load_config
 from training.train import train
 
@@ -66,7 +66,7 @@ def test_leaky_manifest_refused_then_marked(tmp_path, trained_run):
 
 def test_config_errors_are_clear(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(DEMO_CONFIG.read_text().replace("hop_seconds: 1.0", "hop_seconds: 0.33"))
+    bad.write_text(CNN_CONFIG.read_text().replace("hop_seconds: 1.0", "hop_seconds: 0.33"))
     with pytest.raises(ValueError, match="hop_seconds"):
         load_config(bad)
     bad.write_text("optim:\n  epoch: 3\n")

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from acoustics.frontend.config import SILENCE_POWER
 from acoustics.frontend.filters import split_window_kernel
 
 
@@ -44,6 +45,6 @@ class ExcessOverBackground(nn.Module):
         first = self.split_mean(power)
         background = self.split_mean(torch.minimum(power, self.clip * first))
         p, b = power[..., self.kept], background[..., self.kept]
-        eps = self.floor_rel * p.mean(dim=-1, keepdim=True) + 1e-30
+        eps = torch.clamp_min(self.floor_rel * p.mean(dim=-1, keepdim=True), SILENCE_POWER)
         db = (10.0 / math.log(10.0)) * torch.log((p + eps) / (b + eps))
         return db.clamp(*self.clip_db) / 10.0

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from acoustics.features import FrontendConfig, hann_window, mel_filterbank
+from acoustics.frontend.config import SILENCE_POWER
 from training.frontend.dft import dft_split, frame_rows
 
 
@@ -119,7 +120,7 @@ class LogMelFrontend(nn.Module):
         """Gain-invariant log-mel normalised per window or per band (``cfg.mel_norm``); the same formulas as
         ``acoustics.features.log_mel_normalised`` / ``log_mel_band_normalised``."""
         mean = mel.mean(dim=(-2, -1), keepdim=True)
-        db = 10.0 * torch.log10(mel + self.cfg.floor_rel * mean + 1e-30)
+        db = 10.0 * torch.log10(mel + torch.clamp_min(self.cfg.floor_rel * mean, SILENCE_POWER))
         dims = (-1,) if self.cfg.mel_norm == "band" else (-2, -1)
         return (db - db.mean(dim=dims, keepdim=True)) / self.cfg.scale_db
 
