@@ -73,7 +73,9 @@ def sweep_one(window_s: float, *, manifest: Path, out: Path, config: Path, epoch
     model = run / "model.onnx"
     if not model.exists():
         export_run(run, model)
-    result = evaluate(model=model, manifest=run / "manifest.csv", out=run / "eval", split="test", progress=False)
+    scored = run / "eval" / "metrics.json"  # a rerun (e.g. to time on a quiet machine) reuses the scores
+    result = json.loads(scored.read_text()) if scored.is_file() else \
+        evaluate(model=model, manifest=run / "manifest.csv", out=run / "eval", split="test", progress=False)
     lofar = cfg.frontend.lofar
     row = {"window_s": float(window_s), "window_labels": policy,
            "frame_s": lofar.n_fft * lofar.decimation / cfg.frontend.sample_rate,

@@ -163,7 +163,7 @@ def test_tensorboard_and_report(trained_run):
     assert {"train/loss", "val/macro_f1", "train/windows_per_s"} <= set(acc.Tags()["scalars"])
     assert "val/confusion" in acc.Tags()["images"] and len(acc.Images("val/confusion")) == 2
     report = (trained_run / "report.md").read_text()
-    assert report.startswith("# demo: cnn on recording-disjoint splits (REC)")
+    assert report.startswith("# cnn: cnn on recording-disjoint splits (REC)")
     assert "Test macro-F1" in report and "Baseline" in report and "by SNR band" in report
     assert (trained_run / "confusion_test_recording.png").is_file()
     metrics = json.loads((trained_run / "metrics.json").read_text())
