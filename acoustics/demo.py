@@ -1,7 +1,7 @@
 """``uwac demo``: the whole path on built-in defaults, under one output folder.
 
-render scenarios → train the physics ear (training/configs/demo.yaml; split by recording) → export ONNX → evaluate the ONNX file on
-held-out recordings → ``summary.json``. Needs the ``train`` extra (torch); imports it only here.
+render scenarios → train the physics ear (training/configs/demo.yaml; split by recording) → export ONNX →
+evaluate the ONNX file on held-out recordings → ``summary.json``. Needs the ``train`` extra (torch); imports it only here.
 """
 
 from __future__ import annotations
