@@ -20,6 +20,7 @@ from sklearn.metrics import f1_score
 
 from acoustics.audio_io import read_span, resample
 from acoustics.contract import load_session, run_batch
+from acoustics.evaluate import short_clip_window
 from acoustics.manifest import read_manifest
 
 
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         crop = audio[3 * info.sample_rate: 3 * info.sample_rate + int(a.seconds * info.sample_rate)]
         truth.append(classes.index(r.label))
         as_is.append(int(run_batch(session, crop[None])["probabilities"][0].argmax()))
-        tiled.append(int(run_batch(session, np.resize(crop, info.window_samples)[None])["probabilities"][0].argmax()))
+        tiled.append(int(run_batch(session, short_clip_window(crop, info)[None])["probabilities"][0].argmax()))
     y = np.array(truth)
     amb = y == classes.index("ambient")
     result = {"model": str(a.model), "crop_seconds": a.seconds, "recordings": int(y.size)}

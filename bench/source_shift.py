@@ -41,7 +41,7 @@ def _render(out: Path, *, minutes: float, seed: int, models: list[str]) -> Path:
 
 def _figures(metrics: dict) -> dict:
     """Window macro-F1 per subset and the merchant class's window F1 (all SNRs, audible windows)."""
-    out = {k: (metrics.get(k) or {}).get("window", {}).get("macro_f1") if metrics.get(k) else None for k in FIGURES}
+    out = {k: ((metrics.get(k) or {}).get("window") or {}).get("macro_f1") for k in FIGURES}
     aud = (metrics.get("audible") or {}).get("window") or {}
     out["merchant_f1_audible"] = aud.get("per_class", {}).get("merchant", {}).get("f1")
     return out

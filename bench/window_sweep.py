@@ -79,7 +79,7 @@ def sweep_one(window_s: float, *, manifest: Path, out: Path, config: Path, epoch
     lofar = cfg.frontend.lofar
     row = {"window_s": float(window_s), "window_labels": policy,
            "frame_s": lofar.n_fft * lofar.decimation / cfg.frontend.sample_rate,
-           **{k: (result.get(k) or {}).get("window", {}).get("macro_f1") if result.get(k) else None for k in FIGURES}}
+           **{k: ((result.get(k) or {}).get("window") or {}).get("macro_f1") for k in FIGURES}}
     return {**row, **time_model(model)}
 
 
