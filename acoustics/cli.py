@@ -274,7 +274,9 @@ def cmd_stream(args) -> int:
     cfg = StreamConfig(model=args.model or DEFAULT_MODEL, source=args.source, out=args.out, fmt=args.format,
                        in_channels=args.in_channels, in_rate=args.rate, channels=channels, hop_s=args.hop,
                        http=http, threads=args.threads, providers=args.providers,
-                       allow_rejected=args.allow_rejected, raven=not args.no_raven, follow=not args.no_follow)
+                       allow_rejected=args.allow_rejected, raven=not args.no_raven, follow=not args.no_follow,
+                       tcp_takeover=args.tcp_takeover, allow_from=tuple(args.allow_from) if args.allow_from else None,
+                       settle_s=args.settle)
     return run_stream(cfg)
 
 
@@ -405,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="event matching: offset tolerance as a fraction of the true duration (default 0.2)")
     v.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     v.add_argument("--baseline", type=Path, default=None,
-                   help="also score a run's baseline.joblib on the same rows and report it beside the model")
+                   help="also score a run's baseline.skops on the same rows and report it beside the model")
     v.add_argument("--allow-rejected", action="store_true",
                    help="score a variant even though its quality gate against fp32 rejected it")
     v.add_argument("--providers", default=None,
@@ -436,7 +438,16 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--no-http", action="store_true", help="no HTTP service")
     st.add_argument("--no-raven", action="store_true", help="no Raven selection table")
     st.add_argument("--no-follow", action="store_true", help="DIR: score the files there and stop")
+    st.add_argument("--settle", type=float, default=2.0, metavar="SECONDS",
+                    help="DIR: a recording counts as closed once unchanged this long (longer than the recorder's "
+                         "longest pause between writes; a file that grows later is still read)")
     st.add_argument("--allow-rejected", action="store_true", help="run a variant its quality gate rejected")
+    st.add_argument("--allow-from", nargs="+", default=None, metavar="ADDRESS[/PREFIX]",
+                    help="tcp-listen/udp: the digitizer addresses or networks accepted (required unless bound to "
+                         "loopback); every other peer is refused and counted")
+    st.add_argument("--tcp-takeover", action="store_true",
+                    help="tcp-listen: a new connection replaces the open one at once (default: refused while the "
+                         "open one sends audio; taken over after 2 s of silence)")
     st.set_defaults(func=cmd_stream)
 
     c = sub.add_parser("card", help="markdown model card from a model's metadata and its `uwac evaluate` outputs")

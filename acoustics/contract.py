@@ -23,6 +23,11 @@ OPTIONAL_OUTPUTS = ("physics",)  # the ear's physics estimates [batch, fields]; 
 METADATA_KEYS = ("uwac.classes", "uwac.sample_rate", "uwac.window_seconds", "uwac.hop_seconds", "uwac.frontend",
                  "uwac.model", "uwac.version", "uwac.training", "uwac.unknown_threshold")
 OPSET = 18
+# Largest window a loaded model may ask for [samples]: 2**23 float32 samples = 32 MiB per channel and batch row
+# (8.7 min at 16 kHz). A metadata window beyond it is a broken or hostile file, not a sonar model.
+MAX_WINDOW_SAMPLES = 2**23
+MAX_SAMPLE_RATE = 1_000_000  # Hz: above any hydrophone digitizer this project reads
+PROBE_SEED = 0  # the load-time probe window: low-level Gaussian noise (std 1e-3 full scale), seeded
 
 
 class ModelError(ValueError):
@@ -95,6 +100,62 @@ def parse_metadata(props: dict[str, str], path: str = "") -> ModelInfo:
         raise ModelError(f"{path}: malformed uwac metadata ({exc}); re-export the model") from exc
 
 
+def check_metadata(info: ModelInfo) -> None:
+    """Raise :class:`ModelError` when the metadata cannot drive scoring: classes (≥ 2 distinct non-empty
+    names), rate (0 < Hz ≤ :data:`MAX_SAMPLE_RATE`), window ≥ hop ≥ 1 sample, window
+    within :data:`MAX_WINDOW_SAMPLES`, unknown threshold in [0, 1], min_seconds positive. The daemon meets these
+    at start-up and on SIGHUP, so a file that passes cannot divide by zero or exhaust memory at the first hop."""
+    where = f"{info.path}: uwac metadata"
+    fix = "; re-export the model with `uwac export`"
+    if len(info.classes) < 2 or len(set(info.classes)) != len(info.classes) or \
+            not all(isinstance(c, str) and c for c in info.classes):
+        raise ModelError(f"{where} classes {list(info.classes)}: need at least two distinct non-empty names{fix}")
+    if not 0 < info.sample_rate <= MAX_SAMPLE_RATE:
+        raise ModelError(f"{where} sample_rate {info.sample_rate} Hz: must lie in 1..{MAX_SAMPLE_RATE}{fix}")
+    for name, v in (("window_seconds", info.window_seconds), ("hop_seconds", info.hop_seconds)):
+        if not math.isfinite(v) or v <= 0:
+            raise ModelError(f"{where} {name} {v}: must be a positive number of seconds{fix}")
+    if info.hop_samples < 1:
+        raise ModelError(f"{where} hop_seconds {info.hop_seconds} is under one sample at {info.sample_rate} Hz{fix}")
+    if info.window_samples < info.hop_samples:
+        raise ModelError(f"{where} window {info.window_seconds} s is shorter than its hop {info.hop_seconds} s "
+                         f"(windows must cover the stream){fix}")
+    if info.window_samples > MAX_WINDOW_SAMPLES:
+        raise ModelError(f"{where} window {info.window_seconds} s = {info.window_samples} samples exceeds the "
+                         f"{MAX_WINDOW_SAMPLES}-sample memory budget{fix}")
+    if not 0.0 <= info.unknown_threshold <= 1.0:
+        raise ModelError(f"{where} unknown_threshold {info.unknown_threshold}: must lie in [0, 1]{fix}")
+    if info.min_seconds is not None and not (math.isfinite(info.min_seconds) and info.min_seconds > 0):
+        raise ModelError(f"{where} min_seconds {info.min_seconds}: must be a positive number of seconds{fix}")
+
+
+def probe(session, info: ModelInfo) -> None:
+    """Score one window of low-level noise and check the graph agrees with the metadata: ``logits`` and
+    ``probabilities`` one row of ``len(classes)`` finite values, probabilities summing to 1, ``physics`` as wide
+    as its named fields. Raises :class:`ModelError` naming the disagreement."""
+    x = (1e-3 * np.random.default_rng(PROBE_SEED).standard_normal((1, info.window_samples))).astype(np.float32)
+    try:
+        out = run_batch(session, x)
+    except Exception as exc:  # onnxruntime's own error types: shape mismatch, bad graph
+        raise ModelError(f"{info.path}: the graph fails on one {info.window_seconds} s window at {info.sample_rate} Hz "
+                         f"({str(exc).splitlines()[0]}); its metadata does not match it: re-export it") from exc
+    n = len(info.classes)
+    for name in ("logits", "probabilities"):
+        shape = tuple(np.shape(out[name]))
+        if shape != (1, n):
+            raise ModelError(f"{info.path}: output {name} has shape {shape} for one window but the metadata names "
+                             f"{n} classes {list(info.classes)}; re-export the model")
+        if not np.all(np.isfinite(out[name])):
+            raise ModelError(f"{info.path}: output {name} is not finite on a low-level noise window; the graph is "
+                             "broken: re-export it")
+    if abs(float(np.sum(out["probabilities"])) - 1.0) > 1e-3:
+        raise ModelError(f"{info.path}: probabilities sum to {float(np.sum(out['probabilities'])):.4f}, not 1; "
+                         "the graph's last layer is not a softmax: re-export it")
+    if "physics" in out and np.shape(out["physics"])[-1] != len(info.physics.get("fields", [])):
+        raise ModelError(f"{info.path}: physics output width {np.shape(out['physics'])[-1]} differs from the "
+                         f"{len(info.physics.get('fields', []))} fields in uwac.physics; re-export it")
+
+
 def load_session(path: str | Path, *, threads: int = DEFAULT_THREADS, providers: str | list[str] | None = None,
                  allow_rejected: bool = False):
     """(onnxruntime session, ModelInfo) for a model file, with a clear error for every failure.
@@ -102,7 +163,8 @@ def load_session(path: str | Path, *, threads: int = DEFAULT_THREADS, providers:
     ``providers``: short names (``cpu``, ``cuda``, ``tensorrt``, ``openvino``, ``auto``) or onnxruntime's; ones
     this build lacks fall back to CPU with a log line (``acoustics.providers``). ``threads``: intra-op threads.
     A variant that failed its quality gate against fp32 (``uwac.variant`` status ``rejected``) is refused
-    unless ``allow_rejected``.
+    unless ``allow_rejected``. The metadata is checked for sanity (:func:`check_metadata`) and against the graph
+    (:func:`probe`: one window scored), so a file that loads scores.
     """
     import onnxruntime as ort
 
@@ -127,12 +189,14 @@ def load_session(path: str | Path, *, threads: int = DEFAULT_THREADS, providers:
                          f"(expected [{INPUT}] / {list(OUTPUTS)}, optionally followed by {list(OPTIONAL_OUTPUTS)})")
     if "physics" in outputs and not info.physics.get("fields"):
         raise ModelError(f"{path}: a physics output without uwac.physics metadata naming its fields; re-export it")
+    check_metadata(info)
     if info.rejected and not allow_rejected:
         gate = info.variant.get("gate", {})
         raise ModelError(f"{path}: this {info.variant.get('precision', 'reduced')} variant was rejected by its quality "
                          f"gate against fp32 (macro-F1 change {gate.get('macro_f1_delta')}, worst class recall change "
                          f"{gate.get('worst_recall_delta')}); use the fp32 file, or pass --allow-rejected to run it "
                          "anyway")
+    probe(session, info)
     return session, info
 
 

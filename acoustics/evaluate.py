@@ -292,16 +292,13 @@ def snr_bands_for(records: list[dict], classes: list[str]) -> dict:
 
 def score_baseline(path: str | Path, rows, info: ModelInfo, *, events_path: Path | None = None,
                    progress: bool = True) -> dict:
-    """A training run's scikit-learn baseline (``baseline.joblib``) on the same rows, windows and SNR bands, with
+    """A training run's scikit-learn baseline (``baseline.skops``) on the same rows, windows and SNR bands, with
     the same whole-recording and audible-window figures as the model."""
-    import joblib
-
+    from acoustics.baseline_file import load_baseline
     from acoustics.handcrafted import baseline_probabilities, window_table
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"baseline {path} not found; `uwac train` writes RUN/baseline.joblib")
-    saved = joblib.load(path)
+    saved = load_baseline(path)
     classes = list(saved["classes"])
     if classes != list(info.classes):
         raise ValueError(f"baseline {path} classes {classes} differ from the model's {list(info.classes)}")
@@ -500,7 +497,7 @@ def evaluate(*, model: str | Path, manifest: str | Path, out: str | Path, split:
     """Score ``model`` on ``split`` of ``manifest`` (``all`` for every row); write reports into ``out``.
 
     ``manifest``: a CSV, or a folder holding ``manifest.csv``. ``split`` None: ``test`` when the manifest has
-    split assignments, else ``all``. ``baseline``: also score a run's ``baseline.joblib`` on the same rows and
+    split assignments, else ``all``. ``baseline``: also score a run's ``baseline.skops`` on the same rows and
     report it beside the model. ``allow_rejected``: score a variant its quality gate rejected (refused otherwise,
     ``load_session``). ``providers``: onnxruntime execution providers (``cpu``, ``cuda``, ``tensorrt``,
     ``openvino``, ``auto``); CPU when the build lacks them, with a log line. ``events``: strong labels (default:

@@ -9,11 +9,13 @@ CLASSES = ["ambient", "merchant", "warship", "drone"]
 
 
 def toy_model(path: Path, *, sr: int = 16000, window_s: float = 3.0, hop_s: float | None = None,
-              physics_fields: list[str] | None = None, training: dict | None = None) -> Path:
+              physics_fields: list[str] | None = None, training: dict | None = None,
+              metadata: dict[str, str] | None = None) -> Path:
     """Loud windows (mean |x| > 0.0125) are merchant, quiet ones ambient; ``hop_s`` defaults to the window.
 
     ``physics_fields``: also a ``physics`` output (the mean |x| in every column) named in ``uwac.physics``, each
     field documented as ``"about <field>"``. ``training``: the ``uwac.training`` metadata (default empty).
+    ``metadata``: props that replace the ones written (e.g. a broken ``uwac.sample_rate``).
     """
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
@@ -43,6 +45,6 @@ def toy_model(path: Path, *, sr: int = 16000, window_s: float = 3.0, hop_s: floa
                           inits)
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
-    helper.set_model_props(model, meta)
+    helper.set_model_props(model, {**meta, **(metadata or {})})
     onnx.save(model, str(path))
     return path

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from acoustics.baseline_file import FILE_NAME as BASELINE_FILE
+from acoustics.baseline_file import save_baseline
 from acoustics.handcrafted import baseline_probabilities, feature_names
 from acoustics.handcrafted import window_table as hand_table
 from acoustics.manifest import Row
@@ -49,9 +51,8 @@ def _score(model, x: np.ndarray, y: np.ndarray, rows: list[Row], classes: list[s
 
 
 def train_baseline(*, rows: list[Row], cfg: TrainConfig, out: str | Path) -> dict:
-    """Fit on the train split, score val and test; writes ``baseline.joblib`` (this run's reporting only)."""
-    import joblib
-
+    """Fit on the train split, score val and test; writes ``baseline.skops`` (this run's reporting only; skops,
+    not pickle: :mod:`acoustics.baseline_file`)."""
     tables = {s: window_table([r for r in rows if r.split == s], cfg, desc=s) for s in ("train", "val", "test")}
     x, y, _ = tables["train"]
     if len(set(y.tolist())) < 2:
@@ -59,8 +60,8 @@ def train_baseline(*, rows: list[Row], cfg: TrainConfig, out: str | Path) -> dic
     model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.1, early_stopping=False,
                                            class_weight="balanced", random_state=cfg.seed)
     model.fit(x, y)
-    joblib.dump({"model": model, "features": feature_names(cfg.frontend.sample_rate), "classes": cfg.classes},
-                Path(out) / "baseline.joblib")
+    save_baseline(Path(out) / BASELINE_FILE, model=model, features=feature_names(cfg.frontend.sample_rate),
+                  classes=list(cfg.classes))
     return {"model": "HistGradientBoostingClassifier on hand-made features (acoustics.handcrafted)",
             "features": feature_names(cfg.frontend.sample_rate), "train_windows": int(len(y)),
             "val": _score(model, *tables["val"], cfg.classes), "test": _score(model, *tables["test"], cfg.classes)}

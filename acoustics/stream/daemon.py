@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import queue
 import signal
 import threading
@@ -28,11 +29,13 @@ from pathlib import Path
 from acoustics.contract import ModelError, load_session
 from acoustics.stream import sources as src
 from acoustics.stream.blocks import Block
-from acoustics.stream.events import EventWriter, read_events
+from acoustics.stream.events import EventWriter, OutFolderError, read_events
 from acoustics.stream.metrics import stream_metrics
 from acoustics.stream.raven import RavenTable
 from acoustics.stream.scorer import Hop, Scorer, StreamFormatError
 from acoustics.stream.service import HealthCheck, serve
+from acoustics.stream.sources.base import _Throttle
+from acoustics.stream.sources.raw import is_loopback
 from acoustics.stream.tracker import Tracker, TrackerConfig
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 # wait instead (a pipe's writer blocks, so `cat rec.raw | uwac stream` loses nothing).
 LIVE_KINDS = ("tcp", "tcp-listen", "udp")
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data" / "models" / "uwac-default.onnx"
+PLAIN_COUNTS = ("bytes", "blocks", "frames", "datagrams", "connections")  # volume, not failures: not in /metrics
 COMMIT_EVERY_S = 5.0
 DROP_LOG_EVERY_S = 10.0  # at most one "queue full" line per this many seconds (the counter has every frame)  # journal writes are fsync'd: every few seconds of audio, not every block
 
@@ -56,7 +60,10 @@ class StreamConfig:
     out: folder for events (JSON lines), the Raven table and the directory journal. http: (host, port) or
     None for no HTTP; threads: onnxruntime intra-op threads; providers: execution providers.
     queue_blocks: bound of the source → scorer queue. start_utc: UTC (epoch s) of stream time 0 when neither the
-    source nor the journal says (None: the wall clock when the first block arrives).
+    source nor the journal says (None: the wall clock when the first block arrives). tcp_takeover: a new
+    ``tcp-listen`` client replaces a live one (default: refused while the open one sends). allow_from: peer
+    addresses or networks a network source accepts; required when it binds other than loopback. settle_s: a
+    recorder file counts as closed once unchanged this long (s; longer than the recorder's longest pause).
     """
 
     model: Path
@@ -77,6 +84,26 @@ class StreamConfig:
     block_seconds: float = 1.0
     start_utc: float | None = None
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    tcp_takeover: bool = False
+    allow_from: tuple[str, ...] | None = None
+    settle_s: float = 2.0
+
+
+def prepare_out(out: Path) -> Path:
+    """Create the events folder and prove it writable (a probe file, fsync'd and removed); ``ValueError`` names
+    what is wrong (a file in the way, no permission, a full disk) before any audio is read."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder: give a folder for the events and the journal")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".uwac-write-probe-{os.getpid()}"
+        with open(probe, "wb") as f:
+            f.write(b"ok")
+            os.fsync(f.fileno())
+        probe.unlink()
+    except OSError as exc:
+        raise ValueError(f"--out {out} cannot hold events ({exc.strerror or exc}); give a writable folder") from exc
+    return out
 
 
 def source_kind(spec: str) -> tuple[str, str]:
@@ -103,15 +130,24 @@ def open_source(cfg: StreamConfig) -> src.Source:
     if kind == "file":
         return src.FileSource(rest, block_seconds=cfg.block_seconds)
     if kind == "dir":
+        if not (cfg.settle_s >= 0 and math.isfinite(cfg.settle_s)):
+            raise ValueError(f"--settle {cfg.settle_s}: give the seconds a recorder file must stand still")
         return src.DirectorySource(rest, journal=Path(cfg.out) / "journal.json", follow=cfg.follow,
-                                   block_seconds=cfg.block_seconds)
+                                   block_seconds=cfg.block_seconds, settle_s=cfg.settle_s)
+    if cfg.in_rate <= 0 or cfg.in_channels <= 0:
+        raise ValueError(f"--rate {cfg.in_rate} Hz and --in-channels {cfg.in_channels} must be positive: say what "
+                         "the digitizer sends")
     if kind == "stdin":
         return src.StdinSource(**raw)
     if kind == "tcp":
         return src.TcpSource(connect=_host_port(rest, cfg.source), **raw)
+    host_port = _host_port(rest, cfg.source)
+    if kind in ("tcp-listen", "udp") and cfg.allow_from is None and not is_loopback(host_port[0]):
+        raise ValueError(f"source {cfg.source!r} accepts audio from the network: name the digitizer(s) with "
+                         "--allow-from ADDRESS[/PREFIX] (or bind 127.0.0.1 and tunnel)")
     if kind == "tcp-listen":
-        return src.TcpSource(listen=_host_port(rest, cfg.source), **raw)
-    return src.UdpSource(bind=_host_port(rest, cfg.source), **raw)
+        return src.TcpSource(listen=host_port, takeover=cfg.tcp_takeover, allow_from=cfg.allow_from, **raw)
+    return src.UdpSource(bind=host_port, allow_from=cfg.allow_from, **raw)
 
 
 class Daemon:
@@ -119,10 +155,8 @@ class Daemon:
 
     def __init__(self, cfg: StreamConfig):
         self.cfg = cfg
-        self.out = Path(cfg.out)
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.session, self.info = load_session(cfg.model, threads=cfg.threads, providers=cfg.providers,
-                                               allow_rejected=cfg.allow_rejected)
+        self.out = prepare_out(Path(cfg.out))
+        self.session, self.info = self._load_model()
         self.live = source_kind(cfg.source)[0] in LIVE_KINDS
         self.source = open_source(cfg)
         hop = None if cfg.hop_s is None else int(round(cfg.hop_s * self.info.sample_rate))
@@ -138,6 +172,9 @@ class Daemon:
         self.last_logged_s = (self.writer.last_event or {}).get("time_s")  # stream time of the last event on disk
         self.replay_until = self.last_logged_s if source_kind(cfg.source)[0] in ("file", "dir") else None
         self.recovered_open = self._open_in_log()
+        self._held_starts: dict[str, dict] = {}  # contact_start events a replay held back, by contact id
+        if self.raven is not None:
+            self._reconcile_raven()
         self.origin_utc: float | None = cfg.start_utc
         self.tracker: Tracker | None = None
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, cfg.queue_blocks))
@@ -145,16 +182,30 @@ class Daemon:
         self.reload_requested = threading.Event()
         self.dropped_frames = 0  # frames dropped at the queue since the last block that went through (live only)
         self._dropped_total, self._drop_logged_at = 0, -math.inf
+        self._throttle = _Throttle(logger=log)  # a recurring bad block: one line, then a count every 10 s
         self.source_error: BaseException | None = None
+        self.out_error: OutFolderError | None = None
         self._last_commit_s = -math.inf
-        self._audio_s = 0.0
+        self._audio_s = 0.0  # audio scored [s]
+        self._offered_s = 0.0  # audio offered [s]: scored, plus dropped and lost for a live source
         self._busy_s = 0.0
+        self._started_at: float | None = None
         self.service = None
         if cfg.http is not None:
             self.service = serve(self.metrics.registry, health=self.health, contacts=self._contacts,
                                  host=cfg.http[0], port=cfg.http[1])
 
     # -- set-up helpers ---------------------------------------------------------------------------------------
+
+    def _load_model(self):
+        """(session, info) of the configured model file, checked for what the daemon needs (``ambient`` among
+        the classes, besides the contract's own checks); raises :class:`ModelError`."""
+        session, info = load_session(self.cfg.model, threads=self.cfg.threads, providers=self.cfg.providers,
+                                     allow_rejected=self.cfg.allow_rejected)
+        if "ambient" not in info.classes:
+            raise ModelError(f"{self.cfg.model}: classes {list(info.classes)} lack 'ambient', which the contact "
+                             "tracker needs to tell a contact from the sea; export a model trained with it")
+        return session, info
 
     def _open_in_log(self) -> dict[str, dict]:
         """Contacts started but not ended in the event log (a previous run was killed mid-contact)."""
@@ -165,6 +216,21 @@ class Daemon:
             elif event.get("type") == "contact_end":
                 open_.pop(event.get("contact"), None)
         return open_
+
+    def _reconcile_raven(self) -> None:
+        """Add a Raven row for every ended contact in the event log that lacks one (a kill between the event's
+        fsync and the row's)."""
+        have = self.raven.contacts()
+        added = 0
+        for event in read_events(self.out):
+            if event.get("type") == "contact_end" and event.get("end_s") is not None and \
+                    str(event.get("contact")) not in have:
+                self.raven.add(event)
+                have.add(str(event.get("contact")))
+                added += 1
+        if added:
+            log.warning("Raven table: %d ended contact(s) from the event log had no row (a crash between the two "
+                        "writes); rows added", added)
 
     def _contacts(self) -> dict:
         return self.tracker.snapshot() if self.tracker is not None else {"open": [], "recent": []}
@@ -241,8 +307,16 @@ class Daemon:
     def _emit(self, event: dict, *, force: bool = False) -> None:
         """Write one event (fsync'd) unless a replay after restart already wrote it; update metrics and Raven."""
         t = event.get("time_s")
+        cid = event.get("contact")
         if not force and self.replay_until is not None and t is not None and t <= self.replay_until:
+            if event.get("type") == "contact_start" and cid is not None:
+                self._held_starts[cid] = event  # a contact the replay re-detects: its start may be needed yet
             return
+        held = self._held_starts.pop(cid, None) if cid is not None else None
+        if held is not None and event.get("type") != "contact_start":
+            # the contact goes on past what was on disk: its start comes first, so no event is an orphan
+            self.writer.write({**held, "replayed": True})
+            self.metrics.contacts.labels(str(held.get("class"))).inc()
         self.writer.write(event)
         kind = event.get("type")
         if kind == "contact_start":
@@ -256,8 +330,14 @@ class Daemon:
 
     def _on_hop(self, hop: Hop) -> None:
         t0 = time.perf_counter()
+        skipped = self.tracker.skipped_hops
         for event in self.tracker.update_many(hop.channels, hop.probabilities, hop.start_s, hop.end_s):
             self._emit(event)
+        skipped = self.tracker.skipped_hops - skipped
+        if skipped:
+            self.metrics.hops_skipped.inc(skipped)
+        if skipped == len(hop.channels):
+            return  # nothing scored: not a hop, and not a sign of life for /healthz
         self.metrics.hops.inc()
         self.metrics.hop_latency.observe(time.perf_counter() - t0 + hop.compute_s)
         self.health.hop()
@@ -279,14 +359,29 @@ class Daemon:
             self.scorer.push(block, self._on_hop)
         except StreamFormatError as exc:
             self.metrics.input_malformed.inc()
-            log.error("%s; block skipped", exc)
+            self._throttle.error(type(exc).__name__ + str(exc)[:60], "%s; block skipped", exc)
             return
-        busy = time.perf_counter() - t0
-        self._audio_s += block.frames / block.sample_rate
-        self._busy_s += busy
-        if self._busy_s > 0:
-            self.metrics.realtime_margin.set(self._audio_s / self._busy_s)
+        self.writer.check_directory()  # the journal may move past this audio only while its events are safe
         self._commit(block)
+        self._account(block, time.perf_counter() - t0)
+
+    def _account(self, block: Block, busy_s: float) -> None:
+        """Real-time margin: audio scored per busy second (scoring, events, journal), divided for a live source
+        by the rate audio is offered at (scored + dropped per wall second), so a margin below 1 means input is
+        being dropped."""
+        seconds = block.frames / block.sample_rate
+        self._audio_s += seconds
+        self._offered_s += seconds + block.gap_samples / block.sample_rate if self.live else seconds
+        self._busy_s += busy_s
+        if self._started_at is None:
+            self._started_at = time.monotonic()
+        if self._busy_s <= 0:
+            return
+        margin = self._audio_s / self._busy_s
+        wall = time.monotonic() - self._started_at
+        if self.live and wall > 1.0:
+            margin /= max(1.0, self._offered_s / wall)
+        self.metrics.realtime_margin.set(margin)
 
     def _commit(self, block: Block) -> None:
         """Tell a replayable source it may forget audio a window before the end of this block (journal)."""
@@ -298,22 +393,26 @@ class Daemon:
         self._last_commit_s = end_s
 
     def _sync_counters(self, seen: dict) -> None:
-        """Move the source's counters into the metrics (lost packets, malformed input, NaN samples)."""
-        c = self.source.counters
-        for key, metric in (("lost_packets", self.metrics.input_lost), ("malformed", self.metrics.input_malformed),
-                            ("nonfinite_samples", self.metrics.nonfinite)):
-            new = c.get(key, 0) - seen.get(key, 0)
+        """Move the source's and the HTTP service's counters into the metrics: lost packets, malformed input and
+        NaN samples in their own series, every other count the source keeps under ``uwac_source_events_total``."""
+        counts = dict(self.source.counters)
+        if self.service is not None:
+            counts.update(http_refused=self.service.refused, http_timed_out=self.service.timed_out)
+        named = {"lost_packets": self.metrics.input_lost, "malformed": self.metrics.input_malformed,
+                 "nonfinite_samples": self.metrics.nonfinite, "http_refused": self.metrics.http_refused,
+                 "http_timed_out": self.metrics.http_timed_out}
+        for key, value in counts.items():
+            if key in PLAIN_COUNTS:
+                continue
+            new = value - seen.get(key, 0)
             if new > 0:
-                metric.inc(new)
-                seen[key] = c.get(key, 0)
+                (named.get(key) or self.metrics.source_events.labels(key)).inc(new)
+                seen[key] = value
 
     def reload(self) -> bool:
         """Swap in the model file again (SIGHUP). A bad file is refused and the running model kept."""
         try:
-            session, info = load_session(self.cfg.model, threads=self.cfg.threads, providers=self.cfg.providers,
-                                         allow_rejected=self.cfg.allow_rejected)
-            if "ambient" not in info.classes:
-                raise ModelError(f"{self.cfg.model}: classes {list(info.classes)} lack 'ambient'")
+            session, info = self._load_model()
         except ModelError as exc:
             self.metrics.model_reloads.labels("refused").inc()
             log.error("model reload refused, the running model stays: %s", exc)
@@ -329,7 +428,8 @@ class Daemon:
         return True
 
     def run(self) -> int:
-        """Run until the source ends or SIGTERM; returns the exit status (0, or 1 when the source failed)."""
+        """Run until the source ends or SIGTERM; returns the exit status: 0, 1 when the source failed, 3 when
+        the events folder vanished (nothing after that point was committed, so a restart re-scores it)."""
         producer = threading.Thread(target=self._produce, name="uwac-source", daemon=True)
         producer.start()
         self.metrics.up.set(1)
@@ -342,6 +442,8 @@ class Daemon:
                 try:
                     block = self.queue.get(timeout=0.25)
                 except queue.Empty:
+                    self._sync_counters(seen)  # refused peers and the like count even while no audio comes
+                    self.writer.check_directory()
                     if self.stopping.is_set() and not producer.is_alive():
                         break
                     continue
@@ -349,8 +451,15 @@ class Daemon:
                     break
                 self._handle(block)
                 self._sync_counters(seen)
+        except OutFolderError as exc:
+            self.out_error = exc
+            log.critical("%s; stopping without committing more audio (exit 3)", exc)
+            self.health.fail(str(exc))
         finally:
+            self._sync_counters(seen)
             self.shutdown(producer)
+        if self.out_error is not None:
+            return 3
         return 1 if self.source_error is not None else 0
 
     def request_stop(self, *_) -> None:
@@ -375,9 +484,13 @@ class Daemon:
         self.source.close()
         if producer is not None:
             producer.join(timeout=5.0)
-        if self.tracker is not None:
-            for event in self.tracker.close_all("shutdown"):
-                self._emit(event)
+        if self.tracker is not None and self.out_error is None:
+            try:
+                for event in self.tracker.close_all("shutdown"):
+                    self._emit(event)
+            except OutFolderError as exc:
+                self.out_error = exc
+                log.critical("%s; open contacts could not be ended", exc)
         self.metrics.up.set(0)
         self.writer.close()
         if self.service is not None:

@@ -60,6 +60,15 @@ def read_events(directory: str | Path, prefix: str = "events") -> Iterator[dict]
                 yield event
 
 
+class OutFolderError(OSError):
+    """The events folder vanished or was replaced under a running writer: events written now would be lost."""
+
+
+def _identity(directory: Path) -> tuple[int, int]:
+    st = os.stat(directory)
+    return st.st_dev, st.st_ino
+
+
 class EventWriter:
     """Appends events as fsync'd JSON lines to ``directory`` with size-based rotation; see the module docstring.
 
@@ -77,6 +86,7 @@ class EventWriter:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.prefix, self.max_bytes, self.keep = prefix, int(max_bytes), int(keep)
+        self._identity = _identity(self.directory)
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._size = 0
@@ -104,13 +114,27 @@ class EventWriter:
 
     # -- writing ----------------------------------------------------------------------------------------------
 
+    def check_directory(self) -> None:
+        """Raise :class:`OutFolderError` when the folder is gone or another folder now has its name (removed,
+        or moved away and recreated): an open segment would keep taking events into a deleted file."""
+        try:
+            same = _identity(self.directory) == self._identity
+        except OSError as exc:
+            raise OutFolderError(f"events folder {self.directory} is gone ({exc.strerror or exc}); events from now "
+                                 "on would be lost: restore the folder (or its mount) and restart") from exc
+        if not same:
+            raise OutFolderError(f"events folder {self.directory} was replaced by another folder while running; "
+                                 "events from now on would go astray: check who moved it and restart")
+
     def write(self, event: dict) -> int:
         """Append ``event`` (a JSON-able dict) with the next ``seq``; returns that seq once it is fsync'd.
 
         Non-finite floats become null (with a warning). Raises OSError when the disk refuses the line, after
-        cutting back any partial write, so the log never holds a torn line in the middle.
+        cutting back any partial write, so the log never holds a torn line in the middle, and
+        :class:`OutFolderError` when the folder vanished or was replaced.
         """
         with self._lock:
+            self.check_directory()
             seq = self.last_seq + 1
             record = {"seq": seq, **{k: v for k, v in event.items() if k != "seq"}}
             try:

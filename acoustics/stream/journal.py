@@ -57,10 +57,10 @@ class Journal:
 
     def save(self, *, file: str, frame: int, position: int, sample_rate: int, utc: float | None,
              directory: str = "") -> dict:
-        """Atomically replace the record; returns what was written."""
+        """Atomically replace the record; returns what was written. The folder must exist: a journal is never
+        written into a folder recreated behind the daemon's back (its events would be elsewhere)."""
         rec = {"version": VERSION, "file": file, "frame": int(frame), "position": int(position),
                "sample_rate": int(sample_rate), "utc": utc, "directory": directory, "written_at": time.time()}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with open(tmp, "w") as fh:
             json.dump(rec, fh)

@@ -28,6 +28,11 @@ CONTACTS = "uwac_contacts_total"
 OPEN_CONTACTS = "uwac_open_contacts"
 MODEL_RELOADS = "uwac_model_reloads_total"
 UP = "uwac_up"
+HOPS_SKIPPED = "uwac_hops_skipped_total"
+SOURCE_EVENTS = "uwac_source_events_total"
+HTTP_REFUSED = "uwac_http_refused_total"
+HTTP_TIMED_OUT = "uwac_http_timed_out_total"
+RELOAD_RESULTS = ("ok", "refused")
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -314,6 +319,10 @@ class StreamMetrics:
     open_contacts: Gauge
     model_reloads: Counter
     up: Gauge
+    hops_skipped: Counter
+    source_events: Counter
+    http_refused: Counter
+    http_timed_out: Counter
 
 
 def stream_metrics(classes: Sequence[str] = (), registry: Registry | None = None) -> StreamMetrics:
@@ -327,7 +336,8 @@ def stream_metrics(classes: Sequence[str] = (), registry: Registry | None = None
         registry=r,
         hops=r.counter(HOPS, "Hops scored (one window per channel per hop)."),
         hop_latency=r.histogram(HOP_LATENCY, "Processing time of one hop (s), from audio in to events written."),
-        realtime_margin=r.gauge(REALTIME_MARGIN, "Audio seconds processed per processing second (>1: keeping up)."),
+        realtime_margin=r.gauge(REALTIME_MARGIN, "How many times the input's rate the scoring loop sustains (>1: "
+                                "keeping up; below 1 input is being dropped)."),
         input_dropped=r.counter(INPUT_DROPPED, "Input samples dropped because the input queue was full."),
         input_lost=r.counter(INPUT_LOST, "Input packets lost in transit (sequence gaps)."),
         input_malformed=r.counter(INPUT_MALFORMED, "Input packets or blocks rejected as malformed."),
@@ -337,10 +347,16 @@ def stream_metrics(classes: Sequence[str] = (), registry: Registry | None = None
         open_contacts=r.gauge(OPEN_CONTACTS, "Contacts open now."),
         model_reloads=r.counter(MODEL_RELOADS, "Model reloads (SIGHUP) by result.", ("result",)),
         up=r.gauge(UP, "1 while the daemon is running and scoring, else 0."),
+        hops_skipped=r.counter(HOPS_SKIPPED, "Channel-hops not scored: the model gave non-finite probabilities."),
+        source_events=r.counter(SOURCE_EVENTS, "What the source counted, by event (reconnects, stalls, refused "
+                                "connections or peers, late, duplicate or reset packets, unreadable or quarantined "
+                                "files, partial frames, ...).", ("event",)),
+        http_refused=r.counter(HTTP_REFUSED, "HTTP connections closed unanswered: too many open."),
+        http_timed_out=r.counter(HTTP_TIMED_OUT, "HTTP connections cut off: request not received in time."),
     )
     for c in (*classes, "unknown"):
         if c != "ambient":
             m.contacts.labels(c)
-    for result in ("ok", "failed"):
+    for result in RELOAD_RESULTS:
         m.model_reloads.labels(result)
     return m

@@ -88,6 +88,14 @@ class RavenTable:
         first = last.split(b"\t", 1)[0]
         return int(first) if first.isdigit() else 0
 
+    def contacts(self) -> set[str]:
+        """Contact ids that already have a row (column ``Contact``)."""
+        col = COLUMNS.index("Contact")
+        with self._lock:
+            self._f.flush()
+            lines = self.path.read_text(encoding="utf-8").splitlines()[1:]
+        return {cells[col] for cells in (line.split("\t") for line in lines) if len(cells) > col}
+
     def add(self, event: dict) -> int:
         """Append a row for a ``contact_end`` event; returns its selection number."""
         with self._lock:

@@ -23,6 +23,9 @@ from acoustics.contract import INPUT, OUTPUTS, ModelInfo
 from acoustics.stream.blocks import Block
 
 log = logging.getLogger(__name__)
+# Input rates below the model's by more than this factor are refused: a WAV header claiming 1 Hz would otherwise
+# turn 800 frames into 800 s of invented audio (issue 10, defect 9); no recorder this project reads is that slow.
+MAX_UPSAMPLING = 8
 
 
 class StreamFormatError(ValueError):
@@ -168,6 +171,10 @@ class Scorer:
         A block with ``gap_samples`` flushes first (:meth:`gap`). Raises :class:`StreamFormatError` for a
         block whose channels do not fit; the scorer's state is unchanged then.
         """
+        if block.sample_rate * MAX_UPSAMPLING < self.rate:
+            raise StreamFormatError(f"{block.origin or 'source'}: {block.sample_rate} Hz input for a {self.rate} Hz "
+                                    f"model would be upsampled more than {MAX_UPSAMPLING}×, inventing audio that was "
+                                    "never recorded; check the recorder's header or --rate")
         x = self._select(block)
         if block.gap_samples:
             self.gap(block.gap_samples, block.sample_rate)

@@ -1,23 +1,23 @@
 """The daemon's HTTP side: ``/healthz``, ``/metrics`` (Prometheus text) and ``/contacts`` (JSON).
 
-Served by a ``ThreadingHTTPServer`` on a daemon thread, bound to 127.0.0.1 unless the caller passes another
-address explicitly (a warning is logged for any non-loopback address). At most ``max_connections`` requests
-are handled at once; connections beyond that are closed at once and counted (``refused``), so a flood cannot
-grow threads without bound on a small node. A handler that raises answers 500 and the server keeps serving;
-malformed requests are answered 400 by ``http.server`` itself.
+Served by an asyncio server on one daemon thread, bound to 127.0.0.1 unless the caller passes another address
+explicitly (a warning is logged for any non-loopback address). Every connection has ``deadline_s`` to send its
+request line and headers (slowloris: a byte a second is cut off, 408, and counted in ``timed_out``); at most
+``max_connections`` are open at once, more are closed at once and counted (``refused``). Idle connections cost
+a socket, not a thread, so /healthz keeps answering under a slow-client attack on a small node. One request per
+connection (HTTP/1.0). A handler that raises answers 500 and the server keeps serving; a malformed request line
+is answered 400.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
-import socket
-import socketserver
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from acoustics.stream.metrics import CONTENT_TYPE, Registry
 
@@ -25,7 +25,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9750
-REQUEST_TIMEOUT_S = 10.0
+# Slowloris-proof limits (issue 10, defect 8): connections wait on one event loop, not in threads, so idle ones
+# cost a socket each; a client has REQUEST_DEADLINE_S to send its request and take the answer.
+REQUEST_DEADLINE_S = 5.0
+MAX_CONNECTIONS = 256
+HEADER_LIMIT = 16 * 1024  # bytes of request line and headers
 
 
 def is_loopback(host: str) -> bool:
@@ -92,12 +96,16 @@ class HealthCheck:
 
 
 class Service:
-    """A running HTTP server: ``port`` (the bound one, useful with port 0), ``host``, ``url``, ``close()``."""
+    """A running HTTP server: ``port`` (the bound one, useful with port 0), ``host``, ``url``, ``close()``.
 
-    def __init__(self, server: ThreadingHTTPServer, thread: threading.Thread):
-        self._server, self._thread = server, thread
-        self.host = server.server_address[0]
-        self.port = int(server.server_address[1])
+    ``refused``: connections closed unanswered because ``max_connections`` were open; ``timed_out``: ones
+    closed because their request did not arrive within the deadline (slow or idle clients)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, server: asyncio.base_events.Server, thread: threading.Thread,
+                 state: _State):
+        self._loop, self._server, self._thread, self._state = loop, server, thread, state
+        sock = server.sockets[0].getsockname()
+        self.host, self.port = str(sock[0]), int(sock[1])
 
     @property
     def url(self) -> str:
@@ -107,114 +115,104 @@ class Service:
 
     @property
     def refused(self) -> int:
-        """Connections closed unanswered because ``max_connections`` requests were in progress."""
-        return self._server.refused
+        return self._state.refused
+
+    @property
+    def timed_out(self) -> int:
+        return self._state.timed_out
 
     def close(self) -> None:
         """Stop serving and release the port (waits for the serving thread)."""
-        self._server.shutdown()
-        self._server.server_close()
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5.0)
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer with daemon threads and a bound on concurrent requests."""
+class _State:
+    """Counters and limits shared by the connection handlers (all on the event loop's thread)."""
 
-    daemon_threads = True
-    block_on_close = False
+    def __init__(self, max_connections: int, deadline_s: float):
+        self.max_connections, self.deadline_s = max_connections, deadline_s
+        self.open = self.refused = self.timed_out = 0
 
-    def __init__(self, address, handler, *, family: int, max_connections: int):
-        self.address_family = family
-        self.max_connections = max_connections
-        self.slots = threading.BoundedSemaphore(max_connections)
-        self.refused = 0
-        super().__init__(address, handler)
 
-    def server_bind(self):
-        # HTTPServer.server_bind resolves the FQDN, which can hang on a node without DNS: skip it
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+           431: "Request Header Fields Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
 
-    def process_request(self, request, client_address):
-        if not self.slots.acquire(blocking=False):
-            self.refused += 1
-            if self.refused == 1 or self.refused % 100 == 0:
-                log.warning("HTTP: %d requests in progress; refusing a connection from %s (%d refused so far)",
-                            self.max_connections, client_address, self.refused)
-            self.shutdown_request(request)
+
+def _response(status: int, body: bytes, content_type: str, head: bool) -> bytes:
+    lines = [f"HTTP/1.0 {status} {REASONS.get(status, '')}", "Server: uwac", f"Content-Type: {content_type}",
+             f"Content-Length: {len(body)}", "Cache-Control: no-store", "Connection: close", "", ""]
+    return "\r\n".join(lines).encode("latin-1") + (b"" if head else body)
+
+
+def _json_body(obj) -> bytes:
+    return (json.dumps(obj, separators=(",", ":"), default=_plain) + "\n").encode()
+
+
+def _route(path: str, registry: Registry, health, contacts) -> tuple[int, bytes, str]:
+    """(status, body, content type) for a GET of ``path``; a raising callable answers 500."""
+    path = path.split("?", 1)[0].rstrip("/") or "/"
+    endpoints = ["/healthz", "/metrics", "/contacts"]
+    try:
+        if path == "/healthz":
+            healthy, detail = health()
+            return (200 if healthy else 503), _json_body({"status": "ok" if healthy else "unhealthy", **detail}), \
+                "application/json"
+        if path == "/metrics":
+            return 200, registry.render().encode(), CONTENT_TYPE
+        if path == "/contacts":
+            return 200, _json_body(contacts()), "application/json"
+        if path == "/":
+            return 200, _json_body({"endpoints": endpoints}), "application/json"
+        return 404, _json_body({"error": f"no such path {path!r}", "endpoints": endpoints}), "application/json"
+    except Exception as exc:  # a bad callable must not take the server down
+        log.exception("HTTP %s failed", path)
+        return 500, _json_body({"error": f"{type(exc).__name__}: {exc}"}), "application/json"
+
+
+def _handler(registry: Registry, health, contacts, state: _State):
+    """The per-connection coroutine: one request (line and headers within ``state.deadline_s``), one answer."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if state.open >= state.max_connections:
+            state.refused += 1
+            if state.refused == 1 or state.refused % 100 == 0:
+                log.warning("HTTP: %d connections open; refusing one from %s (%d refused so far)",
+                            state.max_connections, writer.get_extra_info("peername"), state.refused)
+            writer.close()
             return
+        state.open += 1
         try:
-            super().process_request(request, client_address)
-        except Exception:
-            self.slots.release()
-            raise
-
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
-
-
-def _handler(registry: Registry, health: Callable[[], tuple[bool, dict]], contacts: Callable[[], object]):
-    """A request handler class bound to these callables."""
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "uwac"
-        sys_version = ""
-        timeout = REQUEST_TIMEOUT_S
-        protocol_version = "HTTP/1.0"
-
-        def _send(self, status: int, body: bytes, content_type: str, head: bool) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            if not head:
-                self.wfile.write(body)
-
-        def _json(self, status: int, obj, head: bool) -> None:
-            body = (json.dumps(obj, separators=(",", ":"), default=_plain) + "\n").encode()
-            self._send(status, body, "application/json", head)
-
-        def _route(self, head: bool) -> None:
-            path = self.path.split("?", 1)[0].rstrip("/") or "/"
             try:
-                if path == "/healthz":
-                    healthy, detail = health()
-                    self._json(200 if healthy else 503, {"status": "ok" if healthy else "unhealthy", **detail}, head)
-                elif path == "/metrics":
-                    self._send(200, registry.render().encode(), CONTENT_TYPE, head)
-                elif path == "/contacts":
-                    self._json(200, contacts(), head)
-                elif path == "/":
-                    self._json(200, {"endpoints": ["/healthz", "/metrics", "/contacts"]}, head)
-                else:
-                    self._json(404, {"error": f"no such path {path!r}",
-                                     "endpoints": ["/healthz", "/metrics", "/contacts"]}, head)
-            except (TimeoutError, BrokenPipeError, ConnectionResetError):
-                log.debug("HTTP client %s went away", self.client_address)
-            except Exception as exc:  # a bad callable must not take the server down
-                log.exception("HTTP %s failed", path)
-                try:
-                    self._json(500, {"error": f"{type(exc).__name__}: {exc}"}, head)
-                except OSError:
-                    pass
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), state.deadline_s)
+            except asyncio.TimeoutError:
+                state.timed_out += 1
+                writer.write(_response(408, _json_body({"error": "request not received in time"}),
+                                       "application/json", False))
+                return
+            except asyncio.LimitOverrunError:
+                writer.write(_response(431, _json_body({"error": "request line and headers over 16 KiB"}),
+                                       "application/json", False))
+                return
+            except asyncio.IncompleteReadError:
+                return  # the client went away mid-request
+            words = head.split(b"\r\n", 1)[0].decode("latin-1").split()
+            if len(words) != 3 or not words[2].startswith("HTTP/"):
+                status, body, ctype = 400, _json_body({"error": "malformed request line"}), "application/json"
+            elif words[0] not in ("GET", "HEAD"):
+                status, body, ctype = 405, _json_body({"error": f"method {words[0]} not allowed"}), "application/json"
+            else:
+                status, body, ctype = _route(words[1], registry, health, contacts)
+            writer.write(_response(status, body, ctype, words[0] == "HEAD" if words else False))
+            await asyncio.wait_for(writer.drain(), state.deadline_s)
+        except (asyncio.TimeoutError, ConnectionError, OSError):
+            log.debug("HTTP client %s went away", writer.get_extra_info("peername"))
+        finally:
+            state.open -= 1
+            writer.close()
 
-        def do_GET(self):
-            """Answer GET."""
-            self._route(head=False)
-
-        def do_HEAD(self):
-            """Answer HEAD (headers only)."""
-            self._route(head=True)
-
-        def log_message(self, format, *args):
-            """Access log at debug level (not stderr)."""
-            log.debug("HTTP %s %s", self.address_string(), format % args)
-
-    return Handler
+    return handle
 
 
 def _plain(obj):
@@ -225,29 +223,43 @@ def _plain(obj):
 
 
 def serve(registry: Registry, *, health: Callable[[], tuple[bool, dict]], contacts: Callable[[], object],
-          host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_connections: int = 8) -> Service:
+          host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_connections: int = MAX_CONNECTIONS,
+          deadline_s: float = REQUEST_DEADLINE_S) -> Service:
     """Start serving ``/healthz``, ``/metrics`` and ``/contacts`` on a daemon thread; returns the :class:`Service`.
 
     health: () → (healthy, detail dict); 200 ``{"status": "ok", ...detail}`` or 503 ``{"status": "unhealthy", ...}``.
     contacts: () → a JSON-able object (e.g. ``Tracker.snapshot()``). host: the address to bind, loopback by
     default; pass another only on purpose (a warning is logged). port: TCP port, 0 for an ephemeral one.
-    Raises OSError with the address when the port cannot be bound.
+    max_connections: open connections at once (more are closed unanswered and counted); deadline_s: seconds a
+    client has to send its request line and headers, and to take the answer. Raises OSError with the address
+    when the port cannot be bound.
     """
     if not host:
         raise ValueError("host must be an address; use 127.0.0.1 for loopback or 0.0.0.0 for every interface")
     if not is_loopback(host):
         log.warning("HTTP service bound to %s: /metrics, /healthz and /contacts are reachable from other hosts",
                     host)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    state = _State(max(1, int(max_connections)), float(deadline_s))
+    loop = asyncio.new_event_loop()
     try:
-        server = _Server((host, int(port)), _handler(registry, health, contacts), family=family,
-                         max_connections=max(1, int(max_connections)))
+        server = loop.run_until_complete(asyncio.start_server(_handler(registry, health, contacts, state), host,
+                                                              int(port), limit=HEADER_LIMIT, backlog=128))
     except OSError as exc:
+        loop.close()
         raise OSError(exc.errno, f"cannot serve HTTP on {host}:{port}: {exc.strerror or exc}; "
                                  "pick another port (0 for any free one)") from exc
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                              name=f"uwac-http-{server.server_address[1]}", daemon=True)
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            server.close()
+            loop.run_until_complete(server.wait_closed())
+            loop.close()
+
+    thread = threading.Thread(target=run, name=f"uwac-http-{port}", daemon=True)
     thread.start()
-    svc = Service(server, thread)
+    svc = Service(loop, server, thread, state)
     log.info("HTTP service on %s (/healthz /metrics /contacts)", svc.url)
     return svc

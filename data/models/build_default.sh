@@ -30,7 +30,7 @@ if ! python -c "import sys; from acoustics.contract import load_session; load_se
   rm -f data/models/uwac-default.int8.onnx
 fi
 uwac evaluate data/models/uwac-default.onnx --manifest "$work/run/manifest.csv" --out "$work/eval_synthetic" \
-  --baseline "$work/run/baseline.joblib"
+  --baseline "$work/run/baseline.skops"
 evals=(--eval "$work/eval_synthetic")
 if [ -f "$work/realclips.csv" ]; then
   uwac evaluate data/models/uwac-default.onnx --manifest "$work/realclips.csv" --out "$work/eval_real"

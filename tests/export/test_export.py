@@ -61,7 +61,7 @@ def test_onnx_scores_are_gain_invariant(exported_model, synth_manifest):
 
 def test_evaluate_writes_reports(exported_model, trained_run, tmp_path):
     result = evaluate(model=exported_model, manifest=trained_run / "manifest.csv", out=tmp_path, split="test",
-                      progress=False, baseline=trained_run / "baseline.joblib")
+                      progress=False, baseline=trained_run / "baseline.skops")
     for name in ("metrics.json", "scores.csv", "report.md", "confusion_window.png", "confusion_recording.png",
                  "accuracy_vs_snr.png"):
         assert (tmp_path / name).is_file(), name

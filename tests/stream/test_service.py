@@ -51,7 +51,7 @@ def test_exposition_text_for_the_daemon_metrics():
     assert s["uwac_hops_total"] == 3 and s["uwac_realtime_margin"] == 12.5 and s["uwac_up"] == 1
     assert s['uwac_contacts_total{class="warship"}'] == 1 and s['uwac_contacts_total{class="drone"}'] == 0
     assert s['uwac_contacts_total{class="unknown"}'] == 0 and 'uwac_contacts_total{class="ambient"}' not in s
-    assert s['uwac_model_reloads_total{result="failed"}'] == 0
+    assert s['uwac_model_reloads_total{result="refused"}'] == 0
     buckets = [(k, v) for k, v in s.items() if k.startswith("uwac_hop_latency_seconds_bucket")]
     assert len(buckets) == len(M.LATENCY_BUCKETS) + 1 and buckets[-1][0].endswith('le="+Inf"}')
     counts = [v for _, v in buckets]

@@ -20,7 +20,7 @@ def test_run_outputs(trained_run):
     assert metrics["leaky_splits"] is False and len(metrics["history"]) == 2
     assert 0.0 <= metrics["val"]["window"]["macro_f1"] <= 1.0
     base = metrics["baseline"]
-    assert (trained_run / "baseline.joblib").is_file() and base["train_windows"] > 0
+    assert (trained_run / "baseline.skops").is_file() and base["train_windows"] > 0
     assert 0.0 <= base["val"]["window"]["macro_f1"] <= 1.0 and base["test"]["recording"]["n"] > 0
     resolved = yaml.safe_load((trained_run / "config.yaml").read_text())
     assert resolved["frontend"]["sample_rate"] == 16000 and resolved["optim"]["epochs"] == 2

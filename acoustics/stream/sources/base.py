@@ -25,12 +25,19 @@ class SourceError(ValueError):
 class _Throttle:
     """Log a recurring problem once, then at most once per ``interval_s`` with a count of the lines held back."""
 
-    def __init__(self, interval_s: float = 10.0):
+    def __init__(self, interval_s: float = 10.0, logger: logging.Logger | None = None):
         self.interval_s = interval_s
+        self.logger = logger or log
         self._last: dict[str, float] = {}
         self._held: dict[str, int] = {}
 
     def warning(self, key: str, msg: str, *args) -> None:
+        self.log(logging.WARNING, key, msg, *args)
+
+    def error(self, key: str, msg: str, *args) -> None:
+        self.log(logging.ERROR, key, msg, *args)
+
+    def log(self, level: int, key: str, msg: str, *args) -> None:
         now = time.monotonic()
         last = self._last.get(key)
         if last is not None and now - last < self.interval_s:
@@ -40,7 +47,7 @@ class _Throttle:
         held = self._held.pop(key, 0)
         if held:
             msg, args = msg + " (%d more like it since the last line)", (*args, held)
-        log.warning(msg, *args)
+        self.logger.log(level, msg, *args)
 
 
 class Source:

@@ -109,6 +109,9 @@ class FileSource(Source):
             self._running = False
 
 
+QUARANTINE = ".quarantine"  # sub-folder of the watched folder for files that cannot be read (dot: never listed)
+
+
 @dataclass
 class _Segment:
     """The stream positions one file occupies, for mapping a committed position back to (file, frame)."""
@@ -132,12 +135,18 @@ class DirectorySource(Source):
     ``gap_tolerance_s``: a hole between files' name times up to this is treated as continuous.
 
     Files are taken in name order (recorders name files by time); a file that appears with a name before one
-    already read is counted (``files_out_of_order``), logged and not read. A corrupt or vanished file is logged,
-    counted (``files_failed``) and skipped.
+    already read is counted (``files_out_of_order``), logged and not read. A file that cannot be opened once
+    settled (corrupt, not audio: a stray ``zzz_notes.wav``) is quarantined: counted (``files_quarantined``),
+    logged, moved to ``.quarantine/`` when the folder allows it, and never taken as the stream's place in name
+    order, so later recordings are still read. A decoding error half way is counted (``files_failed``) and the
+    rest of that file skipped. When the newest file grows after it was read (its writer paused longer than
+    ``settle_s``), the new frames are read once it settles again (``files_grown``), so no audio a later read
+    can still get is lost.
     """
 
-    EXTRA = ("files_done", "files_failed", "format_changes", "gaps", "gap_samples", "overlaps", "polls",
-             "listing_errors", "files_out_of_order", "journal_writes", "journal_errors")
+    EXTRA = ("files_done", "files_failed", "files_quarantined", "files_grown", "format_changes", "gaps",
+             "gap_samples", "overlaps", "polls", "listing_errors", "files_out_of_order", "journal_writes",
+             "journal_errors")
 
     def __init__(self, directory: str | Path, *, pattern: str | Sequence[str] = ("*.wav", "*.flac"),
                  journal: Journal | str | Path | None = None, poll_s: float = 1.0, settle_s: float = 2.0,
@@ -165,6 +174,8 @@ class DirectorySource(Source):
         self._watch: dict[str, tuple[tuple[int, int], float]] = {}
         self._listed: set[str] | None = None
         self._todo: deque[str] = deque()  # names from the last listing still to take, sorted
+        self._quarantined: set[str] = set()  # names that could not be opened: never read, never our place
+        self._last_read: tuple[str, int, tuple[int, int]] | None = None  # (name, frames read, (size, mtime))
         rec = self.journal.load() if self.journal is not None else None
         if rec is not None:
             if rec.get("directory") and Path(rec["directory"]) != self.directory:
@@ -202,7 +213,8 @@ class DirectorySource(Source):
                                 "(check the recorder's naming or clock)", self.directory, name, self._after)
         self._listed = names
         lo, resume = self._after, self._resume[0] if self._resume else None
-        todo = sorted(n for n in names if (lo is None or n > lo) and (resume is None or n >= resume))
+        todo = sorted(n for n in names if (lo is None or n > lo) and (resume is None or n >= resume)
+                      and n not in self._quarantined)
         self._watch = {k: v for k, v in self._watch.items() if k in names}
         return todo
 
@@ -220,11 +232,35 @@ class DirectorySource(Source):
             return seen is None and time.time() - st.st_mtime >= self.settle_s
         return now - seen[1] >= self.settle_s
 
+    def _grown(self) -> str | None:
+        """The last file read, when it has grown since and settled again (its writer paused past settle_s):
+        set up to read its new frames and return its name; else None."""
+        if self._last_read is None or not self.follow:
+            return None
+        name, frames, key = self._last_read
+        try:
+            st = (self.directory / name).stat()
+        except OSError:
+            self._last_read = None
+            return None
+        if (st.st_size, st.st_mtime_ns) == key or not self._settled(name):
+            return None
+        self._last_read = None
+        self.counters["files_grown"] += 1
+        log.warning("%s grew after it was read (its writer paused longer than the %.1f s settle time): reading "
+                    "its new frames; raise --settle if the recorder pauses that long", self.directory / name,
+                    self.settle_s)
+        self._resume = (name, frames)
+        return name
+
     def _next_file(self) -> str | None:
         """The next closed file to read, waiting for one when following; None when stopped or done."""
         while not self._stop.is_set():
             if len(self._todo) > 1 or (self._todo and not self.follow):  # the backlog: no re-listing per file
                 return self._todo.popleft()
+            grown = self._grown()
+            if grown is not None:
+                return grown
             self._todo = deque(self._list())
             if self._todo and (len(self._todo) > 1 or not self.follow or self._settled(self._todo[0])):
                 return self._todo.popleft()
@@ -247,16 +283,34 @@ class DirectorySource(Source):
         finally:
             self._running = False
 
+    def _quarantine(self, name: str, why: Exception) -> None:
+        """Set an unreadable file aside: never read again, never the stream's place in name order."""
+        self._quarantined.add(name)
+        self.counters["files_quarantined"] += 1
+        where = "left in place"
+        try:
+            q = self.directory / QUARANTINE
+            q.mkdir(exist_ok=True)
+            os.replace(self.directory / name, q / name)
+            where = f"moved to {q}"
+        except OSError:
+            pass
+        log.error("%s; quarantined (%s), the stream goes on with the next recording", why, where)
+
     def _play(self, name: str) -> Iterator[Block]:
         path = self.directory / name
         start_frame = self._resume[1] if self._resume and self._resume[0] == name else 0
-        self._resume, self._after = None, name
+        self._resume = None
         try:
             f = _open_audio(path)
         except SourceError as exc:
-            self.counters["files_failed"] += 1
-            log.error("%s; skipped, the stream goes on with the next file", exc)
+            if path.exists():
+                self._quarantine(name, exc)
+            else:  # vanished between listing and opening
+                self.counters["files_failed"] += 1
+                log.error("%s; skipped, the stream goes on with the next file", exc)
             return
+        self._after = name
         with f:
             rate, channels, total = int(f.samplerate), int(f.channels), int(f.frames)
             if self._format is not None and self._format != (rate, channels):
@@ -306,7 +360,9 @@ class DirectorySource(Source):
                 if not self._stop.is_set():
                     self.counters["files_done"] += 1
                     try:
-                        self.counters["bytes"] += path.stat().st_size
+                        st = path.stat()
+                        self.counters["bytes"] += st.st_size
+                        self._last_read = (name, start_frame + seg.frames, (st.st_size, st.st_mtime_ns))
                     except OSError:
                         pass
             if utc0 is not None:

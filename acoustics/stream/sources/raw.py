@@ -4,6 +4,7 @@ connect, with reconnects) and UDP datagrams with sequence numbers (:class:`UdpSo
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import select
 import selectors
@@ -11,7 +12,7 @@ import socket
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from acoustics.stream.blocks import Block
 from acoustics.stream.pcm import decode, frame_bytes, parse_format
@@ -91,6 +92,38 @@ def _keepalive(sock: socket.socket) -> None:
         pass
 
 
+def parse_networks(specs: Sequence[str]) -> tuple:
+    """``--allow-from`` entries (``10.0.0.5``, ``10.0.0.0/24``, ``::1``) as ip networks; ValueError names a bad one."""
+    nets = []
+    for spec in specs:
+        try:
+            nets.append(ipaddress.ip_network(str(spec).strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"--allow-from {spec!r}: not an IP address or network ({exc})") from exc
+    return tuple(nets)
+
+
+def peer_allowed(host: str, networks: tuple) -> bool:
+    """True when the peer address lies in one of ``networks`` (IPv4-mapped IPv6 peers compared as IPv4)."""
+    try:
+        addr = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr.version == n.version and addr in n for n in networks)
+
+
+def is_loopback(host: str) -> bool:
+    """True for loopback addresses and ``localhost`` (what may listen without ``--allow-from``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
@@ -98,21 +131,29 @@ def _family(host: str) -> socket.AddressFamily:
 class TcpSource(Source):
     """Raw PCM over TCP: ``listen=(host, port)`` for a digitizer that connects, or ``connect=(host, port)``.
 
-    Listen: one digitizer at a time; when it disconnects the next connection continues the stream, and a new
-    connection while the open one is silent replaces it (a rebooted digitizer leaves its old one half-open).
+    Listen: one digitizer at a time; when it disconnects the next connection continues the stream. A second
+    connection while the open one delivers audio is refused (closed at once, counted as ``refused_connections``)
+    so that no other client can take the stream over; it replaces the open one only when that one has been
+    silent for ``takeover_idle_s`` s (a rebooted digitizer leaves its old connection half-open), or at once with
+    ``takeover=True``. ``allow_from``: addresses or networks (``10.0.0.0/24``) whose connections are accepted
+    (None: any; every other peer is refused and counted as ``refused_peers``).
     Connect: reconnects with exponential back-off from ``backoff[0]`` to ``backoff[1]`` s, one log line per try.
     A connection silent for ``stall_s`` s is dropped as dead. After any reconnect the first block has
     ``gap_samples`` = max(1, seconds without audio × rate). ``address``: the bound (host, port) in listen mode.
     """
 
-    EXTRA = ("connections", "reconnects", "disconnects", "connect_failures", "stalls", "partial_frames_dropped")
+    EXTRA = ("connections", "reconnects", "disconnects", "connect_failures", "stalls", "partial_frames_dropped",
+             "refused_connections", "refused_peers")
 
     def __init__(self, *, listen: tuple[str, int] | None = None, connect: tuple[str, int] | None = None,
                  fmt: str, channels: int, sample_rate: int, block_frames: int = 4096,
-                 backoff: tuple[float, float] = (0.5, 30.0), connect_timeout_s: float = 5.0, stall_s: float = 10.0):
+                 backoff: tuple[float, float] = (0.5, 30.0), connect_timeout_s: float = 5.0, stall_s: float = 10.0,
+                 takeover: bool = False, takeover_idle_s: float = 2.0, allow_from: Sequence[str] | None = None):
         super().__init__()
         if (listen is None) == (connect is None):
             raise ValueError("TcpSource needs exactly one of listen=(host, port) or connect=(host, port)")
+        self.takeover, self.takeover_idle_s = bool(takeover), float(takeover_idle_s)
+        self.allow_from = None if allow_from is None else parse_networks(allow_from)
         self.fmt, self.channels, self.sample_rate = parse_format(fmt), int(channels), int(sample_rate)
         self.block_frames = int(block_frames)
         self.backoff = (float(backoff[0]), float(max(backoff)))
@@ -150,8 +191,18 @@ class TcpSource(Source):
                 self._throttle.warning("accept", "tcp: accept failed (%s); still listening", exc)
                 self._stop.wait(POLL_S)
                 continue
-            return sock, f"{peer[0]}:{peer[1]}"
+            if self._allowed(sock, peer):
+                return sock, f"{peer[0]}:{peer[1]}"
         return None
+
+    def _allowed(self, sock: socket.socket, peer) -> bool:
+        """True when ``peer`` may send audio; otherwise the socket is closed, counted and logged (throttled)."""
+        if self.allow_from is None or peer_allowed(peer[0], self.allow_from):
+            return True
+        sock.close()
+        self.counters["refused_peers"] += 1
+        self._throttle.warning("peer", "tcp: connection from %s refused: not in --allow-from", peer[0])
+        return False
 
     def _connect_once(self) -> socket.socket:
         host, port = self.connect_to
@@ -225,9 +276,19 @@ class TcpSource(Source):
                         sock, addr = self._server.accept()
                     except OSError:
                         continue
+                    if not self._allowed(sock, addr):
+                        continue
+                    idle = time.monotonic() - last
+                    if not self.takeover and idle < self.takeover_idle_s:
+                        sock.close()
+                        self.counters["refused_connections"] += 1
+                        self._throttle.warning("second", "tcp %s: second connection from %s refused while this "
+                                               "one delivers audio (--tcp-takeover lets a new one replace it)",
+                                               peer, f"{addr[0]}:{addr[1]}")
+                        continue
                     self._pending = (sock, f"{addr[0]}:{addr[1]}")
-                    log.warning("tcp %s: new connection from %s while this one was silent; switching to it",
-                                peer, self._pending[1])
+                    log.warning("tcp %s: new connection from %s %s; switching to it", peer, self._pending[1],
+                                "(--tcp-takeover)" if self.takeover else f"after {idle:.1f} s of silence")
                     return
                 else:
                     if time.monotonic() - last > self.stall_s:
@@ -337,14 +398,21 @@ class UdpSource(Source):
     (``reordered_packets``) and dropped, as are duplicates and malformed datagrams (too short, or not a whole
     number of frames; one log line per 10 s). ``block_frames``: consecutive packets are joined into blocks of
     up to this many frames (flushed at a gap or when nothing came for POLL_S s). ``address``: the bound address.
+    A sequence jump that claims more lost audio than the wall clock allows since the last packet (plus
+    ``max_lead_s`` s of network jitter) cannot come from a real-time sender: it is a reset (the gap is the wall
+    clock's), so one stray datagram cannot shift every later timestamp. ``allow_from``: as :class:`TcpSource`;
+    datagrams from other peers are dropped and counted (``refused_peers``).
     """
 
     EXTRA = ("datagrams", "lost_packets", "reordered_packets", "duplicate_packets", "malformed",
-             "sequence_resets", "socket_errors")
+             "sequence_resets", "socket_errors", "refused_peers")
 
     def __init__(self, *, bind: tuple[str, int], fmt: str, channels: int, sample_rate: int, header: str = "seq32",
-                 block_frames: int = 4096, reorder_window: int = 1024):
+                 block_frames: int = 4096, reorder_window: int = 1024, max_lead_s: float = 2.0,
+                 allow_from: Sequence[str] | None = None):
         super().__init__()
+        self.max_lead_s = float(max_lead_s)
+        self.allow_from = None if allow_from is None else parse_networks(allow_from)
         if header not in ("seq32", "none"):
             raise ValueError(f"unknown UDP header {header!r}; use 'seq32' (4-byte big-endian sequence number) "
                              "or 'none'")
@@ -394,6 +462,10 @@ class UdpSource(Source):
                 self.counters["datagrams"] += 1
                 self.counters["bytes"] += n
                 origin = f"udp {peer[0]}:{peer[1]}"
+                if self.allow_from is not None and not peer_allowed(peer[0], self.allow_from):
+                    self.counters["refused_peers"] += 1
+                    self._throttle.warning("peer", "%s: datagram refused: not in --allow-from", origin)
+                    continue
                 if n < hdr + fb or (n - hdr) % fb:
                     self.counters["malformed"] += 1
                     self._throttle.warning("malformed", "%s: malformed datagram of %d bytes dropped (expected %s"
@@ -405,6 +477,10 @@ class UdpSource(Source):
                 frames = (n - hdr) // fb
                 if hdr:
                     verdict, missing = self.tracker.check(int.from_bytes(buf[:4], "big"))
+                    elapsed = time.monotonic() - last_time
+                    if missing and last_frames and missing * last_frames > (elapsed + self.max_lead_s) * \
+                            self.sample_rate:
+                        verdict, missing = "reset", 0  # more audio than the wall clock allows: not a loss
                     if verdict == "late":
                         self.counters["reordered_packets"] += 1
                         self._throttle.warning("late", "%s: late packet dropped (the stream had moved on)", origin)
@@ -415,8 +491,9 @@ class UdpSource(Source):
                         continue
                     if verdict == "reset":
                         self.counters["sequence_resets"] += 1
-                        log.warning("%s: sequence number jumped (sender restarted?); counting afresh", origin)
-                        yield from pcm.gap(max(1, round((time.monotonic() - last_time) * self.sample_rate)))
+                        self._throttle.warning("reset", "%s: sequence number jumped (sender restarted, or a stray "
+                                               "datagram); counting afresh, gap from the wall clock", origin)
+                        yield from pcm.gap(max(1, round(elapsed * self.sample_rate)))
                     elif missing:
                         self.counters["lost_packets"] += missing
                         self._throttle.warning("lost", "%s: %d packet(s) lost", origin, missing)
