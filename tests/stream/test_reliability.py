@@ -421,3 +421,45 @@ def test_restart_after_sigkill_leaves_no_orphan_events_and_every_raven_row(tmp_p
     assert started == set(ends) and len(ends) == len(set(ends))
     rows = (tmp_path / "out" / "contacts.selections.txt").read_text().splitlines()[1:]
     assert sorted(r.split("\t")[10] for r in rows) == sorted(ends)
+
+
+# ------------------------------------------------------------------------------- baseline files (defect 10)
+
+
+class _Evil:
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))  # loading a pickle of this creates the marker file
+
+
+@pytest.mark.parametrize("name", ["baseline.joblib", "baseline.skops"])
+def test_a_crafted_baseline_file_runs_nothing(tmp_path, name):
+    import pickle
+
+    from acoustics.baseline_file import load_baseline
+
+    marker = tmp_path / "owned"
+    (tmp_path / name).write_bytes(pickle.dumps({"model": _Evil(str(marker))}))
+    with pytest.raises(ValueError, match="pickle|skops"):
+        load_baseline(tmp_path / name)
+    assert not marker.exists()
+
+
+def test_baseline_round_trip_and_foreign_types_refused(tmp_path):
+    import skops.io as sio
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from acoustics.baseline_file import load_baseline, save_baseline
+
+    x, y = np.random.default_rng(0).random((80, 3)), np.arange(80) % 2
+    model = HistGradientBoostingClassifier(max_iter=5).fit(x, y)
+    saved = load_baseline(save_baseline(tmp_path / "b.skops", model=model, features=["a", "b", "c"],
+                                        classes=["ambient", "merchant"]))
+    np.testing.assert_array_equal(saved["model"].predict_proba(x), model.predict_proba(x))
+    sio.dump({"model": KNeighborsClassifier().fit(x, y), "features": [], "classes": []}, tmp_path / "k.skops")
+    assert sio.get_untrusted_types(file=tmp_path / "k.skops")  # KD-tree types: not what a baseline holds
+    with pytest.raises(ValueError, match="never has"):
+        load_baseline(tmp_path / "k.skops")
