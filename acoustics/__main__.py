@@ -1,5 +1,5 @@
 import sys
 
-from acoustics.cli import main
+from uwac.acoustics.cli import main
 
 sys.exit(main())

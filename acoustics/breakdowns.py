@@ -18,7 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from acoustics.metrics import aggregate_by_recording, classification_metrics, metrics_by_band, reliability
+from uwac.acoustics.metrics import (
+    aggregate_by_recording,
+    classification_metrics,
+    metrics_by_band,
+    reliability,
+)
 
 RANGE_BANDS_M: tuple[tuple[float, float], ...] = ((0.0, 300.0), (300.0, 1000.0), (1000.0, 3000.0),
                                                    (3000.0, 10000.0), (10000.0, np.inf))

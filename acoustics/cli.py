@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from acoustics import __version__
+from uwac.acoustics import __version__
 
 
 class CommandError(Exception):
@@ -26,6 +26,17 @@ def _needs_torch(command: str):
 
     if find_spec("torch") is None:
         raise CommandError(f"`uwac {command}` needs PyTorch: pip install 'uwac[train]' "
+                           "(with the constraints file, see README)")
+
+
+def _needs_analysis(command: str):
+    """Fail with one clear line when the analysis extra (scikit-learn, skops, matplotlib) is not installed: a
+    node installs the daemon's dependencies alone."""
+    from importlib.util import find_spec
+
+    missing = [m for m in ("sklearn", "skops", "matplotlib") if find_spec(m) is None]
+    if missing:
+        raise CommandError(f"`uwac {command}` needs {', '.join(missing)}: pip install 'uwac[analysis]' "
                            "(with the constraints file, see README)")
 
 
@@ -45,7 +56,7 @@ def _name_values(items: list[str] | None, flag: str) -> dict[str, float]:
 
 def cmd_synth(args) -> None:
     """Render scenarios into ``--out``."""
-    from acoustics.synth import render_dataset
+    from uwac.acoustics.synth import render_dataset
 
     manifest = render_dataset(out_dir=args.out, minutes=args.minutes, seed=args.seed, sample_rate=args.sample_rate,
                               clip_seconds=args.clip_seconds, workers=args.workers, scenes=args.scenes,
@@ -54,8 +65,8 @@ def cmd_synth(args) -> None:
                               merchant_models=args.merchant_models)
     print(f"wrote {manifest} and {manifest.parent / 'events.csv'} (strong labels)")
     if args.preview:
-        from acoustics.manifest import read_manifest
-        from acoustics.synth.preview import preview_file
+        from uwac.acoustics.manifest import read_manifest
+        from uwac.acoustics.synth.preview import preview_file
 
         folder = Path(args.out) / "previews"
         folder.mkdir(parents=True, exist_ok=True)
@@ -65,7 +76,7 @@ def cmd_synth(args) -> None:
 
 def cmd_preview(args) -> None:
     """LOFAR/DEMON pictures of audio files (renders get their shaft and blade rates marked)."""
-    from acoustics.synth.preview import preview_file
+    from uwac.acoustics.synth.preview import preview_file
 
     args.out.mkdir(parents=True, exist_ok=True)
     for wav in args.audio:
@@ -75,14 +86,14 @@ def cmd_preview(args) -> None:
 def cmd_bench(args) -> None:
     """Benchmarks that print ratios against a reference measured in the same run."""
     if args.what == "synth":
-        from acoustics.synth.bench import bench_synth, render_markdown
+        from uwac.acoustics.synth.bench import bench_synth, render_markdown
 
         print(render_markdown(bench_synth(duration_s=args.seconds or 30.0, repeats=args.repeats, out=args.out)))
     elif args.what == "train":
         _needs_torch("bench train")
-        from training.config import load_config
-        from training.throughput import bench_train
-        from training.throughput import render_markdown as train_markdown
+        from uwac.training.config import load_config
+        from uwac.training.throughput import bench_train
+        from uwac.training.throughput import render_markdown as train_markdown
 
         cfg = load_config(args.config)
         for value, section, name in ((args.device, cfg, "device"), (args.workers, cfg.data, "workers"),
@@ -93,9 +104,9 @@ def cmd_bench(args) -> None:
     elif args.what == "infer":
         _bench_infer(args)
     elif args.what == "stream":
-        from acoustics.stream.capacity import bench_stream
-        from acoustics.stream.capacity import render_markdown as stream_markdown
-        from acoustics.stream.daemon import DEFAULT_MODEL
+        from uwac.acoustics.stream.capacity import bench_stream
+        from uwac.acoustics.stream.capacity import render_markdown as stream_markdown
+        from uwac.acoustics.stream.daemon import DEFAULT_MODEL
 
         result = bench_stream(model=args.model or DEFAULT_MODEL, out=args.out, seconds=args.seconds or 20.0)
         print(stream_markdown(result))
@@ -107,8 +118,8 @@ def _bench_infer(args) -> None:
     _needs_torch("bench infer")
     if args.run is None:
         raise CommandError("`uwac bench infer` needs --run RUN, the training run folder the model was exported from")
-    from export.bench_infer import bench_infer
-    from export.bench_report import render_markdown as infer_markdown
+    from uwac.export.bench_infer import bench_infer
+    from uwac.export.bench_report import render_markdown as infer_markdown
 
     result = bench_infer(run=args.run, fp32=args.model, fp16=args.fp16, int8=args.int8, out=args.out,
                          seconds=args.seconds or 60.0, batch=args.batch, threads=args.threads,
@@ -120,8 +131,8 @@ def _bench_infer(args) -> None:
 def cmd_train(args) -> None:
     """Train on a manifest into a run folder."""
     _needs_torch("train")
-    from training.config import load_config
-    from training.train import train
+    from uwac.training.config import load_config
+    from uwac.training.train import train
 
     cfg = load_config(args.config)
     if args.epochs is not None:
@@ -153,14 +164,14 @@ def cmd_train(args) -> None:
 def cmd_export(args) -> None:
     """Export a run to ONNX and print the export report."""
     _needs_torch("export")
-    from export.onnx_export import export_run
+    from uwac.export.onnx_export import export_run
 
     if args.variants and args.calibration_windows < 1:
         raise CommandError(f"--calibration-windows must be ≥ 1, got {args.calibration_windows}")
     report = export_run(args.run, args.out, unknown_threshold=args.unknown_threshold)
     print(json.dumps(report, indent=2))
     if args.variants:
-        from export.variants import export_variants, render_report
+        from uwac.export.variants import export_variants, render_report
 
         variants = export_variants(args.run, args.out, variants=args.variants,
                                    calibration_windows=args.calibration_windows)
@@ -171,8 +182,9 @@ def cmd_export(args) -> None:
 
 def cmd_evaluate(args) -> None:
     """Score an ONNX model on a manifest split."""
-    from acoustics.evaluate import evaluate
-    from acoustics.report_html import headline_warning
+    _needs_analysis("evaluate")
+    from uwac.acoustics.evaluate import evaluate
+    from uwac.acoustics.report_html import headline_warning
 
     result = evaluate(model=args.model, manifest=args.manifest, out=args.out, split=args.split, threads=args.threads,
                       baseline=args.baseline, allow_rejected=args.allow_rejected, providers=args.providers,
@@ -205,15 +217,16 @@ def cmd_evaluate(args) -> None:
 
 def cmd_card(args) -> None:
     """Write a markdown model card from a model's metadata, its evaluations and (``--run``) its training run."""
-    from acoustics.model_card import write_card
+    _needs_analysis("card")
+    from uwac.acoustics.model_card import write_card
 
     print(f"wrote {write_card(model=args.model, evaluations=args.eval, out=args.out, run=args.run)}")
 
 
 def cmd_adapt(args) -> None:
     """Turn a public dataset's tree into a manifest, with a ``skipped.txt`` report beside it."""
-    from acoustics.datasets import ADAPTERS
-    from acoustics.manifest import ManifestError, write_manifest
+    from uwac.acoustics.datasets import ADAPTERS
+    from uwac.acoustics.manifest import ManifestError, write_manifest
 
     kwargs = {"label_map": args.label_map}
     if args.dataset == "shipsear":
@@ -228,7 +241,7 @@ def cmd_adapt(args) -> None:
         raise ManifestError(f"no usable audio under {args.root} for {args.dataset}; see {report}")
     write_manifest(rows, args.out)
     if args.dataset == "realclips":
-        from acoustics.datasets.realclips import role_report
+        from uwac.acoustics.datasets.realclips import role_report
 
         print(role_report(rows))
     print(f"wrote {args.out} ({len(rows)} rows, {len({r.recording_id for r in rows})} recordings); "
@@ -237,7 +250,7 @@ def cmd_adapt(args) -> None:
 
 def cmd_split(args) -> None:
     """Assign train/val/test by recording (REC) or by vessel (VES) and print per-split counts per class."""
-    from acoustics.manifest import assign_splits, group_of, read_manifest, write_manifest
+    from uwac.acoustics.manifest import assign_splits, group_of, read_manifest, write_manifest
 
     rows = read_manifest(args.manifest)
     key = "vessel_id" if args.protocol == "ves" else "recording_id"
@@ -256,8 +269,8 @@ def cmd_split(args) -> None:
 
 def cmd_stream(args) -> int:
     """Run the streaming daemon until the source ends or SIGTERM."""
-    from acoustics.stream.daemon import DEFAULT_MODEL, StreamConfig, run_stream
-    from acoustics.stream.service import DEFAULT_PORT
+    from uwac.acoustics.stream.daemon import DEFAULT_MODEL, StreamConfig, run_stream
+    from uwac.acoustics.stream.service import DEFAULT_PORT
 
     http = None
     if not args.no_http:
@@ -283,7 +296,7 @@ def cmd_stream(args) -> int:
 def cmd_demo(args) -> None:
     """Render, train, export and evaluate end to end."""
     _needs_torch("demo")
-    from acoustics.demo import run_demo
+    from uwac.acoustics.demo import run_demo
 
     run_demo(out=args.out, minutes=args.minutes, seed=args.seed, epochs=args.epochs, workers=args.workers)
 
@@ -494,11 +507,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Third-party libraries (the ONNX exporter above all) log chatty INFO lines; uwac's own modules speak at INFO.
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for name in ("acoustics", "training", "export"):
-        logging.getLogger(name).setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    from acoustics.audio_io import AudioError
-    from acoustics.contract import ModelError
-    from acoustics.manifest import ManifestError
+    logging.getLogger("uwac").setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    from uwac.acoustics.audio_io import AudioError
+    from uwac.acoustics.contract import ModelError
+    from uwac.acoustics.manifest import ManifestError
 
     try:
         status = args.func(args)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from acoustics.providers import DEFAULT_THREADS
-from acoustics.providers import resolve as resolve_providers
+from uwac.acoustics.providers import DEFAULT_THREADS
+from uwac.acoustics.providers import resolve as resolve_providers
 
 INPUT = "audio"
 OUTPUTS = ("logits", "probabilities", "embedding")

@@ -19,19 +19,19 @@ DEMO_CLIP_SECONDS = 12.0
 
 def demo_config_path() -> Path:
     """The shipped ``training/configs/demo.yaml``."""
-    import training
+    import uwac.training
 
-    return Path(training.__file__).resolve().parent / "configs" / "demo.yaml"
+    return Path(uwac.training.__file__).resolve().parent / "configs" / "demo.yaml"
 
 
 def run_demo(*, out: str | Path = "runs/demo", minutes: float | None = None, seed: int = 0,
              epochs: int | None = None, workers: int = 2) -> dict:
     """Run the demo; returns (and writes) the summary."""
-    from acoustics.evaluate import SUBSET_NAMES, evaluate
-    from acoustics.synth import render_dataset
-    from export.onnx_export import export_run
-    from training.config import load_config
-    from training.train import train
+    from uwac.acoustics.evaluate import SUBSET_NAMES, evaluate
+    from uwac.acoustics.synth import render_dataset
+    from uwac.export.onnx_export import export_run
+    from uwac.training.config import load_config
+    from uwac.training.train import train
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from acoustics.line_detect import demon_lines
-from acoustics.lofar_demon import lofar
+from uwac.acoustics.line_detect import demon_lines
+from uwac.acoustics.lofar_demon import lofar
 
 __all__ = ["CLASS_COLOURS", "Timeline", "class_timeline", "compare_metrics", "compare_models", "demon_display",
            "demon_lines", "lofargram", "score_timeline", "timeline_agreement"]
@@ -200,7 +200,7 @@ class Timeline:
 def _session(model):
     """(onnxruntime session, ModelInfo, name) from a model path or a (session, info) pair."""
     if isinstance(model, (str, Path)):
-        from acoustics.contract import load_session
+        from uwac.acoustics.contract import load_session
 
         session, info = load_session(model)
         return session, info, Path(model).name
@@ -208,7 +208,7 @@ def _session(model):
         session, info = model
     except (TypeError, ValueError):
         raise TypeError("model must be an .onnx path or a (session, ModelInfo) pair from "
-                        "acoustics.contract.load_session") from None
+                        "uwac.acoustics.contract.load_session") from None
     return session, info, Path(str(getattr(info, "path", "") or "model")).name
 
 
@@ -220,8 +220,8 @@ def score_timeline(audio: np.ndarray, sample_rate: int, *, model, hop_s: float |
     model's. ``hop_s`` [s]: hop between windows (the model's own hop by default); ``batch``: windows per
     onnxruntime call. Raises ValueError when the audio is shorter than one model window.
     """
-    from acoustics.audio_io import resample
-    from acoustics.contract import run_batch
+    from uwac.acoustics.audio_io import resample
+    from uwac.acoustics.contract import run_batch
 
     x = _mono(audio, sample_rate)
     session, info, name = _session(model)

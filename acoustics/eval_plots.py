@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acoustics.plots import _pyplot, _save
+from uwac.acoustics.plots import _pyplot, _save
 
 
 def reliability_png(bins: list[dict], path: str | Path, *, ece: float, title: str, n_bins: int = 15) -> Path:

@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from acoustics.audio_io import AudioError, read_span, resample
-from acoustics.breakdowns import breakdowns, calibration, roc_pr, roc_pr_curves
-from acoustics.contract import ModelInfo, load_session, run_batch
-from acoustics.eval_plots import bands_png, fine_type_png, pr_png, reliability_png, roc_png
-from acoustics.event_scores import (
+from uwac.acoustics.audio_io import AudioError, read_span, resample
+from uwac.acoustics.breakdowns import breakdowns, calibration, roc_pr, roc_pr_curves
+from uwac.acoustics.contract import ModelInfo, load_session, run_batch
+from uwac.acoustics.eval_plots import bands_png, fine_type_png, pr_png, reliability_png, roc_png
+from uwac.acoustics.event_scores import (
     BACKGROUND,
     MATCH_RULE,
     OFFSET_TOL_FRAC,
@@ -47,19 +47,19 @@ from acoustics.event_scores import (
     read_events,
     segments_from_windows,
 )
-from acoustics.manifest import PROTOCOL_TITLES, Row, manifest_fingerprint, read_manifest, split_protocol
-from acoustics.metrics import (
+from uwac.acoustics.manifest import PROTOCOL_TITLES, Row, manifest_fingerprint, read_manifest, split_protocol
+from uwac.acoustics.metrics import (
     aggregate_by_recording,
     classification_metrics,
     snr_of_extras,
     snr_of_rows,
     split_metrics,
 )
-from acoustics.openset import held_out_fine_labels, open_set_metrics, render_open_set
-from acoustics.physics_floor import demon_floor, vessel_auc
-from acoustics.physics_targets import AUDIBLE_FRACTION, row_audible_spans, window_audible
-from acoustics.plots import accuracy_vs_snr_png, confusion_png
-from acoustics.report_html import headline_warning, write_html
+from uwac.acoustics.openset import held_out_fine_labels, open_set_metrics, render_open_set
+from uwac.acoustics.physics_floor import demon_floor, vessel_auc
+from uwac.acoustics.physics_targets import AUDIBLE_FRACTION, row_audible_spans, window_audible
+from uwac.acoustics.plots import accuracy_vs_snr_png, confusion_png
+from uwac.acoustics.report_html import headline_warning, write_html
 
 log = logging.getLogger(__name__)
 
@@ -294,8 +294,8 @@ def score_baseline(path: str | Path, rows, info: ModelInfo, *, events_path: Path
                    progress: bool = True) -> dict:
     """A training run's scikit-learn baseline (``baseline.skops``) on the same rows, windows and SNR bands, with
     the same whole-recording and audible-window figures as the model."""
-    from acoustics.baseline_file import load_baseline
-    from acoustics.handcrafted import baseline_probabilities, window_table
+    from uwac.acoustics.baseline_file import load_baseline
+    from uwac.acoustics.handcrafted import baseline_probabilities, window_table
 
     path = Path(path)
     saved = load_baseline(path)
@@ -446,7 +446,7 @@ def score_events(session, info: ModelInfo, rows, records: list[dict], events_pat
 def tracker_contacts(windows: list[dict], info: ModelInfo, classes: list[str], recording_id: str) -> list[Event]:
     """The contacts ``uwac stream`` would report for one recording's windows (in time order), as events: the
     daemon's tracker fed each window's probabilities, open contacts ended at the last window."""
-    from acoustics.stream.tracker import Tracker
+    from uwac.acoustics.stream.tracker import Tracker
 
     tracker = Tracker(classes, hop_s=info.hop_seconds, unknown_threshold=info.unknown_threshold)
     ended = []

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from acoustics.frontend.config import SILENCE_POWER, FrontendConfig
-from acoustics.frontend.filters import hann_window
+from uwac.acoustics.frontend.config import SILENCE_POWER, FrontendConfig
+from uwac.acoustics.frontend.filters import hann_window
 
 __all__ = ["FrontendConfig", "features", "frames", "hann_window", "hz_to_mel", "log_mel_band_normalised",
            "log_mel_normalised", "mel_filterbank", "mel_power", "mel_to_hz", "power_spectrogram"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from acoustics.lofar_demon import demon
+from uwac.acoustics.lofar_demon import demon
 
 OCTAVE_EDGES_HZ = (10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0, 1280.0, 2560.0, 5120.0)
 LINE_BANDS_HZ = ((10.0, 100.0), (100.0, 300.0), (300.0, 1000.0))
@@ -73,8 +73,8 @@ def window_table(rows, *, sample_rate: int, window_samples: int, hop_samples: in
     """
     from tqdm import tqdm
 
-    from acoustics.audio_io import AudioError
-    from acoustics.span_cache import span_audio
+    from uwac.acoustics.audio_io import AudioError
+    from uwac.acoustics.span_cache import span_audio
 
     feats, labels, owners, skipped, starts = [], [], [], [], []
     for r in tqdm(rows, desc=f"hand-made features {desc}".strip(), unit="span", leave=False, disable=not progress):

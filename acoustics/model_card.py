@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from acoustics.contract import load_session
+from uwac.acoustics.contract import load_session
 
 INTENDED_USE = (
     "Classify what a single hydrophone hears, per {window}-s window and per recording, into ambient (the sea alone), "

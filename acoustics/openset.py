@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from acoustics.taxonomy import class_index
+from uwac.acoustics.taxonomy import class_index
 
 OUTCOMES: tuple[str, ...] = ("unknown", "ambient", "true_class", "wrong_vessel")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acoustics.taxonomy import FINE_TYPES
+from uwac.acoustics.taxonomy import FINE_TYPES
 
 AUDIBLE_FRACTION = 0.5  # a window hears its contact when the strong labels cover at least half of it (design note)
 SHAFT_BIN_EDGES_HZ = tuple(float(f) for f in np.geomspace(0.5, 64.0, 15))  # 14 log bins: 30–3840 rpm (physics.md §4)

@@ -6,7 +6,7 @@ import functools
 import subprocess
 from pathlib import Path
 
-from acoustics import __version__
+from uwac.acoustics import __version__
 
 _REPO = Path(__file__).resolve().parents[1]
 

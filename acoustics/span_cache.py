@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from acoustics.audio_io import AudioError, audio_info
+from uwac.acoustics.audio_io import AudioError, audio_info
 
 CACHE_VERSION = 1
 """Bump when the decoding or resampling changes what is cached, so old entries are not reused."""

@@ -121,7 +121,7 @@ beside=("$(dirname "$model")/$(basename "${model%.onnx}")".*.onnx)
 say "model: $model; variants beside it: ${beside[*]:-none}"
 
 # 4. The benchmark, every onnxruntime row under $providers; batch 1 rows come with --batch 64.
-if ! timeout 300 "$py" -m acoustics bench infer --run "$run" --model "$model" --providers "$providers" --batch 64 \
+if ! timeout 300 "$py" -m uwac.acoustics bench infer --run "$run" --model "$model" --providers "$providers" --batch 64 \
     --seconds "${BENCH_SECONDS:-120}" --repeats "${BENCH_REPEATS:-3}" --out "$out" > "$out/bench_stdout.txt" 2>&1; then
   failed+=(bench); tail -20 "$out/bench_stdout.txt"
 fi
@@ -131,8 +131,8 @@ if ! timeout 180 "$py" - "$model" "$out/parity.json" "$providers" <<'PY' 2>&1 | 
 import json, sys
 from pathlib import Path
 import numpy as np
-from acoustics.contract import load_session, run_batch
-from acoustics.synth import render_recording
+from uwac.acoustics.contract import load_session, run_batch
+from uwac.acoustics.synth import render_recording
 from export.bench_child import cut_windows
 from export.variants import variant_path
 model, out, accelerator = Path(sys.argv[1]), sys.argv[2], sys.argv[3]

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score
 
-from acoustics.audio_io import read_span, resample
-from acoustics.contract import load_session, run_batch
-from acoustics.evaluate import short_clip_window
-from acoustics.manifest import read_manifest
+from uwac.acoustics.audio_io import read_span, resample
+from uwac.acoustics.contract import load_session, run_batch
+from uwac.acoustics.evaluate import short_clip_window
+from uwac.acoustics.manifest import read_manifest
 
 
 def main(argv: list[str] | None = None) -> None:

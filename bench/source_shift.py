@@ -27,7 +27,7 @@ GOAL_DROP = 0.05  # largest macro-F1 drop accepted (issue 9)
 def _run(*args: str) -> None:
     """Run one uwac step, streaming its progress; stop with its exit status when it fails."""
     print("+ uwac", " ".join(args), flush=True)
-    done = subprocess.run([sys.executable, "-m", "acoustics.cli", *args], check=False)
+    done = subprocess.run([sys.executable, "-m", "uwac.acoustics.cli", *args], check=False)
     if done.returncode:
         raise SystemExit(f"uwac {args[0]} failed with exit status {done.returncode}")
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     trained_on = [m for m in MODELS if m != a.held_out]
     a.out.mkdir(parents=True, exist_ok=True)
     if a.threads is not None:  # the recipe with only its thread count changed, kept beside the outputs
-        from training.config import load_config, save_config
+        from uwac.training.config import load_config, save_config
 
         cfg = load_config(a.config)
         cfg.threads = a.threads

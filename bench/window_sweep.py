@@ -27,7 +27,7 @@ FIGURES = ("audible_snr_ge_0db", "audible", "all")
 
 def time_model(path: Path, *, repeats: int = 200, seed: int = 0) -> dict:
     """p50/p99 latency [ms] of one window at batch 1 on one onnxruntime thread, and × real time at the hop."""
-    from acoustics.contract import load_session
+    from uwac.acoustics.contract import load_session
 
     session, info = load_session(path, threads=1)
     x = (0.1 * np.random.default_rng(seed).standard_normal((1, info.window_samples))).astype(np.float32)
@@ -49,10 +49,10 @@ def sweep_one(window_s: float, *, manifest: Path, out: Path, config: Path, epoch
     DEMON frames ``frame_scale`` × the config's length, so bins ``frame_scale`` × finer)."""
     import dataclasses
 
-    from acoustics.evaluate import evaluate
-    from export.onnx_export import export_run
-    from training.config import load_config
-    from training.train import train
+    from uwac.acoustics.evaluate import evaluate
+    from uwac.export.onnx_export import export_run
+    from uwac.training.config import load_config
+    from uwac.training.train import train
 
     cfg = load_config(config)
     policy = window_labels or cfg.data.window_labels
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     if manifest is None:
         manifest = a.out / "data" / "manifest.csv"
         if not manifest.exists():
-            from acoustics.synth import render_dataset
+            from uwac.acoustics.synth import render_dataset
 
             manifest = render_dataset(out_dir=a.out / "data", minutes=a.minutes, seed=a.seed, clip_seconds=12.0)
     common = {"manifest": manifest, "out": a.out, "config": a.config, "epochs": a.epochs, "threads": a.threads}

@@ -45,7 +45,7 @@ def _child_main(spec_path: str, out_path: str) -> None:
     audio = np.load(spec["audio"])
     windows = cut_windows(audio, spec["window_samples"], spec["hop_samples"])
     if spec["pipeline"] == "ort-profile":
-        from export.ort_profile import profile_onnx
+        from uwac.export.ort_profile import profile_onnx
 
         result = profile_onnx(spec["model"], windows, Path(out_path).parent, batches=spec["batches"],
                               threads=spec["threads"], providers=spec["providers"], label=spec["label"],
@@ -124,7 +124,7 @@ def _scorer(spec: dict):
 
 def _ort_scorer(spec: dict):
     t = time.perf_counter()
-    from acoustics.contract import load_session, run_batch
+    from uwac.acoustics.contract import load_session, run_batch
 
     import_s = time.perf_counter() - t
     session, _ = load_session(spec["model"], threads=spec["threads"], providers=spec["providers"], allow_rejected=True)
@@ -144,8 +144,8 @@ def load_torch_model(run: str | Path):
     """
     import torch
 
-    from training.config import config_from_dict
-    from training.models import build_classifier
+    from uwac.training.config import config_from_dict
+    from uwac.training.models import build_classifier
 
     state = torch.load(checkpoint_path(run), weights_only=True, map_location="cpu")
     cfg = config_from_dict(state["config"])
@@ -163,7 +163,7 @@ def _torch_scorer(spec: dict, *, host_frontend: bool):
     if host_frontend:
         import librosa  # noqa: F401  (lazy package: its submodules load on first use, inside the first window)
 
-        import acoustics.features  # noqa: F401
+        import uwac.acoustics.features  # noqa: F401
     import_s = time.perf_counter() - t
     model, fe_cfg = load_torch_model(spec["run"])
     kept = {k: v for k, v in model.state_dict().items() if not (host_frontend and k.startswith("frontend."))}
@@ -191,14 +191,14 @@ def host_branches(fe_cfg) -> dict:
     """{branch: f(x [b, samples]) -> numpy features}: librosa log-mel for a log-mel model, the numpy/scipy
     reference of each branch (``acoustics.frontend``) for the physics ear."""
     if tuple(fe_cfg.branches) != ("mel",):
-        from acoustics.features import features
-        from acoustics.frontend import demon_gram, lofar_gram
+        from uwac.acoustics.features import features
+        from uwac.acoustics.frontend import demon_gram, lofar_gram
 
         every = {"mel": features, "lofar": lofar_gram, "demon": demon_gram}
         return {name: (lambda x, f=every[name]: f(np.asarray(x, dtype=np.float64), fe_cfg)) for name in fe_cfg.branches}
     import librosa
 
-    from acoustics.features import log_mel_normalised
+    from uwac.acoustics.features import log_mel_normalised
 
     def log_mel(x):
         mel = librosa.feature.melspectrogram(

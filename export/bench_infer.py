@@ -36,9 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from export.bench_child import checkpoint_path, cut_windows
-from export.bench_report import write_report
-from export.bench_summary import PIPELINES, REFERENCE, VARIANTS, summarise
+from uwac.export.bench_child import checkpoint_path, cut_windows
+from uwac.export.bench_report import write_report
+from uwac.export.bench_summary import PIPELINES, REFERENCE, VARIANTS, summarise
 
 
 def bench_infer(*, run: str | Path, fp32: str | Path | None = None, fp16: str | Path | None = None,
@@ -103,7 +103,7 @@ def resolve_fp32(run: str | Path, fp32: str | Path | None, out: Path) -> Path:
         if not fp32.is_file():
             raise FileNotFoundError(f"model {fp32} not found; export one with `uwac export RUN --out {fp32}`")
         return fp32
-    from export.onnx_export import export_run
+    from uwac.export.onnx_export import export_run
 
     path = out / "model.onnx"
     export_run(run, path)
@@ -140,7 +140,7 @@ def resolve_fp16(fp32: Path, fp16: str | Path | None) -> tuple[Path | None, str]
 
 def _infos(fp32: Path, variants: dict[str, Path | None]):
     """ModelInfo of the fp32 file and of each variant file (None when absent); rejected variants are still benchmarked."""
-    from acoustics.contract import load_session
+    from uwac.acoustics.contract import load_session
 
     _, info = load_session(fp32)
     infos = {v: load_session(path, allow_rejected=True)[1] if path else None for v, path in variants.items()}
@@ -152,7 +152,7 @@ def _infos(fp32: Path, variants: dict[str, Path | None]):
 
 def test_audio(seconds: float, sample_rate: int, seed: int = 0) -> np.ndarray:
     """Seeded test signal: a single merchant contact in ambient noise, float32 full scale, ``seconds`` s long."""
-    from acoustics.synth import render_recording
+    from uwac.acoustics.synth import render_recording
 
     audio, _ = render_recording(label="merchant", seed=seed, duration_s=float(seconds), sample_rate=sample_rate)
     return np.ascontiguousarray(audio, dtype=np.float32)
@@ -241,11 +241,9 @@ def run_child(spec: dict, work: Path) -> dict:
     spec_path, out_path = work / f"{tag}.spec.json", work / f"{tag}.result.json"
     spec_path.write_text(json.dumps(spec))
     env = {**os.environ, **_thread_env(spec["threads"])}
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     launched = time.time()
-    proc = subprocess.run([sys.executable, "-m", "export.bench_child", str(spec_path), str(out_path)], env=env,
-                          capture_output=True, text=True, cwd=root)
+    proc = subprocess.run([sys.executable, "-m", "uwac.export.bench_child", str(spec_path), str(out_path)], env=env,
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"bench infer: the {spec['pipeline']} process failed:\n{proc.stderr[-3000:]}")
     result = json.loads(out_path.read_text())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.bench_summary import VARIANTS, goal_set, pipeline_label, ran_on
+from uwac.export.bench_summary import VARIANTS, goal_set, pipeline_label, ran_on
 
 PARITY_WARN = 1e-3  # max |Δprobability| of torch vs onnxruntime fp32 above which the report warns of a mismatch
 VARIANT_NOTES = {  # what each variant is for, after its "found beside / not given" line

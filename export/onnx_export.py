@@ -16,12 +16,12 @@ import numpy as np
 import onnx
 import torch
 
-from acoustics import __version__
-from acoustics.contract import OPSET, OUTPUTS, load_session, run_batch
-from training.config import config_to_dict, min_window_samples
-from training.models import Classifier
-from training.models.classifier import PHYSICS_DOC, PHYSICS_FIELDS, PhysicsReadout, WithPhysics
-from training.train import load_checkpoint
+from uwac.acoustics import __version__
+from uwac.acoustics.contract import OPSET, OUTPUTS, load_session, run_batch
+from uwac.training.config import config_to_dict, min_window_samples
+from uwac.training.models import Classifier
+from uwac.training.models.classifier import PHYSICS_DOC, PHYSICS_FIELDS, PhysicsReadout, WithPhysics
+from uwac.training.train import load_checkpoint
 
 log = logging.getLogger(__name__)
 # The exporter warns about torchvision ops it cannot register; uwac uses none of them.

@@ -30,7 +30,7 @@ def profile_onnx(model: str | Path, windows: np.ndarray, work: Path, *, batches:
     """
     import onnxruntime as ort
 
-    from acoustics.providers import resolve
+    from uwac.acoustics.providers import resolve
 
     out = {}
     for b in batches:

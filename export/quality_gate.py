@@ -19,11 +19,11 @@ import numpy as np
 import onnx
 from tqdm import tqdm
 
-from acoustics.contract import load_session, run_batch
-from acoustics.manifest import read_manifest
-from acoustics.metrics import classification_metrics
-from training.config import TrainConfig, config_from_dict
-from training.data import SplitAudio, load_split
+from uwac.acoustics.contract import load_session, run_batch
+from uwac.acoustics.manifest import read_manifest
+from uwac.acoustics.metrics import classification_metrics
+from uwac.training.config import TrainConfig, config_from_dict
+from uwac.training.data import SplitAudio, load_split
 
 MAX_MACRO_F1_DROP = 0.01  # window macro-F1, absolute
 MAX_RECALL_DROP = 0.05    # per-class window recall, absolute

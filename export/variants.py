@@ -35,14 +35,14 @@ from onnxruntime.quantization import (
 from onnxruntime.quantization.shape_inference import quant_pre_process
 from torch import nn
 
-from acoustics.contract import parse_metadata
-from export import quality_gate
-from export.onnx_export import export_min_samples, export_onnx
-from export.ort_profile import module_path
-from training.config import TrainConfig, config_from_dict
-from training.models import Classifier
-from training.models.classifier import WithPhysics
-from training.train import load_checkpoint
+from uwac.acoustics.contract import parse_metadata
+from uwac.export import quality_gate
+from uwac.export.onnx_export import export_min_samples, export_onnx
+from uwac.export.ort_profile import module_path
+from uwac.training.config import TrainConfig, config_from_dict
+from uwac.training.models import Classifier
+from uwac.training.models.classifier import WithPhysics
+from uwac.training.train import load_checkpoint
 
 log = logging.getLogger(__name__)
 

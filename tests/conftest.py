@@ -25,7 +25,7 @@ def span_cache_in_tmp(tmp_path_factory):
 @pytest.fixture(scope="session")
 def synth_manifest(tmp_path_factory) -> Path:
     """16 rendered 12-s recordings (4 per class) at 16 kHz."""
-    from acoustics.synth import render_dataset
+    from uwac.acoustics.synth import render_dataset
 
     out = tmp_path_factory.mktemp("synth")
     return render_dataset(out_dir=out, minutes=3.2, seed=11, clip_seconds=12.0, workers=1, progress=False)
@@ -33,7 +33,7 @@ def synth_manifest(tmp_path_factory) -> Path:
 
 def tiny_config(epochs: int = 2, config: Path = CNN_CONFIG):
     """A shipped config (the compact CNN's by default), shortened for tests."""
-    from training.config import load_config
+    from uwac.training.config import load_config
 
     cfg = load_config(config)
     cfg.optim.epochs = epochs
@@ -43,7 +43,7 @@ def tiny_config(epochs: int = 2, config: Path = CNN_CONFIG):
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, synth_manifest) -> Path:
-    from training.train import train
+    from uwac.training.train import train
 
     run = tmp_path_factory.mktemp("run")
     train(cfg=tiny_config(), manifest=synth_manifest, out=run, progress=False)
@@ -53,7 +53,7 @@ def trained_run(tmp_path_factory, synth_manifest) -> Path:
 @pytest.fixture(scope="session")
 def ear_run(tmp_path_factory, synth_manifest) -> Path:
     """The physics ear (training/configs/ear.yaml) trained for one epoch on the small dataset, no baseline."""
-    from training.train import train
+    from uwac.training.train import train
 
     cfg = tiny_config(epochs=1, config=EAR_CONFIG)
     cfg.baseline = False
@@ -64,7 +64,7 @@ def ear_run(tmp_path_factory, synth_manifest) -> Path:
 
 @pytest.fixture(scope="session")
 def exported_model(trained_run) -> Path:
-    from export.onnx_export import export_run
+    from uwac.export.onnx_export import export_run
 
     path = trained_run / "model.onnx"
     export_run(trained_run, path)

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def uwac(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "acoustics", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "uwac.acoustics", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=600)
 
 
@@ -56,7 +56,7 @@ def test_synth_scenes_with_strong_labels_and_previews(tmp_path):
     assert events[0].startswith("recording_id,contact,label")
     pngs = sorted((out / "previews").glob("*.png"))
     assert len(pngs) == 2 and all(p.stat().st_size > 10_000 for p in pngs)
-    from acoustics.manifest import read_manifest
+    from uwac.acoustics.manifest import read_manifest
 
     rows = read_manifest(out / "manifest.csv")
     assert {r.recording_id for r in rows} == {f"syn-3-{i:05d}" for i in range(3)}

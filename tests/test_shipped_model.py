@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acoustics.contract import OPTIONAL_OUTPUTS, OUTPUTS, load_session, run_batch
+from uwac.acoustics.contract import OPTIONAL_OUTPUTS, OUTPUTS, load_session, run_batch
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
 MODEL, CARD = MODELS / "uwac-default.onnx", MODELS / "uwac-default.card.md"
@@ -29,7 +29,7 @@ def test_shipped_model_keeps_the_contract_and_scores_audio():
 
 
 def test_shipped_card_matches_the_metadata():
-    from acoustics.model_card import card_markdown
+    from uwac.acoustics.model_card import card_markdown
 
     _, info = load_session(MODEL)
     card = CARD.read_text()
@@ -46,7 +46,7 @@ def test_shipped_card_matches_the_metadata():
 
 def test_shipped_int8_passed_its_gate_against_this_fp32_file():
     """The int8 file ships only when its gate passed, and the gate was run against the fp32 file beside it."""
-    from export.quality_gate import file_sha256
+    from uwac.export.quality_gate import file_sha256
 
     ref_session, ref = load_session(MODEL)
     session, info = load_session(INT8)

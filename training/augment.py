@@ -17,7 +17,7 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-    from training.config import AugmentConfig
+    from uwac.training.config import AugmentConfig
 
 _SPEED_EDGE = 64
 """Input samples read beyond each end of a speed-perturbed window, so the resampler's edges fall outside it."""

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from acoustics.features import FrontendConfig
-from acoustics.frontend.demon_gram import demon_min_samples
-from acoustics.frontend.lofar_gram import lofar_min_samples
-from acoustics.taxonomy import CLASSES
+from uwac.acoustics.features import FrontendConfig
+from uwac.acoustics.frontend.demon_gram import demon_min_samples
+from uwac.acoustics.frontend.lofar_gram import lofar_min_samples
+from uwac.acoustics.taxonomy import CLASSES
 
 
 @dataclass

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from acoustics.audio_io import AudioError
-from acoustics.manifest import Row
-from acoustics.physics_targets import (
+from uwac.acoustics.audio_io import AudioError
+from uwac.acoustics.manifest import Row
+from uwac.acoustics.physics_targets import (
     AUDIBLE_FRACTION,
     audible_fraction,
     physics_vector,
@@ -27,10 +27,10 @@ from acoustics.physics_targets import (
     row_targets,
     window_label,
 )
-from acoustics.span_cache import span_audio
-from acoustics.taxonomy import FINE_TYPES
-from training.augment import augment_window
-from training.config import TrainConfig
+from uwac.acoustics.span_cache import span_audio
+from uwac.acoustics.taxonomy import FINE_TYPES
+from uwac.training.augment import augment_window
+from uwac.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 

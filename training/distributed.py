@@ -1,6 +1,6 @@
 """Process-group plumbing for ``torchrun`` data-parallel training (CPU gloo or CUDA nccl).
 
-``torchrun --nproc-per-node N -m acoustics train ...`` sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``; a plain
+``torchrun --nproc-per-node N -m uwac.acoustics train ...`` sets ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``; a plain
 ``uwac train`` is world size 1 and touches none of this.
 """
 

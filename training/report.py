@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acoustics.manifest import PROTOCOL_TITLES
-from acoustics.plots import confusion_png
-from training.config import TrainConfig
+from uwac.acoustics.manifest import PROTOCOL_TITLES
+from uwac.acoustics.plots import confusion_png
+from uwac.training.config import TrainConfig
 
 
 def _f(value) -> str:

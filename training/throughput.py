@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
-from training.config import TrainConfig
-from training.data import TrainWindows, ambient_bank, ambient_sampler, epoch_windows, load_split
-from training.models import build_classifier
-from training.train import Trainable, optimisation, prepare_splits, seed_everything, train_step
+from uwac.training.config import TrainConfig
+from uwac.training.data import TrainWindows, ambient_bank, ambient_sampler, epoch_windows, load_split
+from uwac.training.models import build_classifier
+from uwac.training.train import Trainable, optimisation, prepare_splits, seed_everything, train_step
 
 
 def _sync(device: torch.device) -> None:
@@ -31,13 +31,13 @@ def _sync(device: torch.device) -> None:
 def bench_train(*, cfg: TrainConfig, manifest: str | Path | None = None, steps: int = 20, warmup: int = 3,
                 out: str | Path | None = None) -> dict:
     """Windows/s compute-only and loader-fed, and the busy fraction; renders 4 minutes of scenes if no manifest."""
-    from training.distributed import pick_device
+    from uwac.training.distributed import pick_device
 
     seed_everything(cfg.seed, cfg.threads)
     device = pick_device(cfg.device, 0)
     with tempfile.TemporaryDirectory() as tmp:
         if manifest is None:
-            from acoustics.synth import render_dataset
+            from uwac.acoustics.synth import render_dataset
 
             manifest = render_dataset(out_dir=Path(tmp) / "data", minutes=4.0, seed=cfg.seed, clip_seconds=12.0,
                                       workers=2, progress=False)

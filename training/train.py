@@ -23,7 +23,7 @@ import torch
 from scipy.special import softmax
 from tqdm import tqdm
 
-from acoustics.manifest import (
+from uwac.acoustics.manifest import (
     ManifestError,
     Row,
     assign_splits,
@@ -33,15 +33,15 @@ from acoustics.manifest import (
     split_protocol,
     write_manifest,
 )
-from acoustics.metrics import snr_of_rows, split_metrics
-from acoustics.physics_targets import HEAD_NAMES, HEADS
-from acoustics.plots import training_curves_png
-from acoustics.provenance import code_version
-from training import distributed
-from training.augment import spec_augment
-from training.calibration import calibrate
-from training.config import TrainConfig, config_from_dict, config_to_dict, save_config
-from training.data import (
+from uwac.acoustics.metrics import snr_of_rows, split_metrics
+from uwac.acoustics.physics_targets import HEAD_NAMES, HEADS
+from uwac.acoustics.plots import training_curves_png
+from uwac.acoustics.provenance import code_version
+from uwac.training import distributed
+from uwac.training.augment import spec_augment
+from uwac.training.calibration import calibrate
+from uwac.training.config import TrainConfig, config_from_dict, config_to_dict, save_config
+from uwac.training.data import (
     SplitAudio,
     TrainWindows,
     ambient_bank,
@@ -54,8 +54,8 @@ from training.data import (
     rank_positions,
     usable_counts,
 )
-from training.models import Classifier, build_classifier
-from training.tblog import TensorBoardLog
+from uwac.training.models import Classifier, build_classifier
+from uwac.training.tblog import TensorBoardLog
 
 log = logging.getLogger(__name__)
 
@@ -404,7 +404,7 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
 
     model = build_classifier(cfg.frontend, cfg.model, n_classes=len(cfg.classes))
     warm = warm_start(model, cfg.init_from) if cfg.init_from and resume_state is None else None
-    from training.complexity import count_macs, count_parameters, describe
+    from uwac.training.complexity import count_macs, count_parameters, describe
 
     n_params, macs = count_parameters(model), count_macs(model, cfg.window_samples())
     if info.main:
@@ -560,7 +560,7 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
         "history": history,
     }
     if cfg.baseline:
-        from training.baseline import train_baseline
+        from uwac.training.baseline import train_baseline
 
         metrics["baseline"] = train_baseline(rows=rows, cfg=cfg, out=out)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -570,7 +570,7 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
         for h in history:
             fh.write(f"{h['epoch']},{h['train_loss']:.6f},{h['val_macro_f1']:.6f},{h['val_accuracy']:.6f},"
                      f"{h['lr']:.6g},{h['windows_per_s']}\n")
-    from training.report import write_training_report
+    from uwac.training.report import write_training_report
 
     write_training_report(metrics, cfg, out)
     return metrics

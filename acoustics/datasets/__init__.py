@@ -7,12 +7,12 @@ four uwac classes through ``data/label_maps/<dataset>.yaml``; the source label s
 (bank: ambient backgrounds for training, check: the real-world check of ``uwac evaluate``).
 """
 
-from acoustics.datasets.csvlist import manifest_from_csv
-from acoustics.datasets.deepship import manifest_from_deepship
-from acoustics.datasets.folder import manifest_from_folder
-from acoustics.datasets.realclips import manifest_from_realclips
-from acoustics.datasets.shipsear import manifest_from_shipsear
-from acoustics.datasets.vtuad import manifest_from_vtuad
+from uwac.acoustics.datasets.csvlist import manifest_from_csv
+from uwac.acoustics.datasets.deepship import manifest_from_deepship
+from uwac.acoustics.datasets.folder import manifest_from_folder
+from uwac.acoustics.datasets.realclips import manifest_from_realclips
+from uwac.acoustics.datasets.shipsear import manifest_from_shipsear
+from uwac.acoustics.datasets.vtuad import manifest_from_vtuad
 
 ADAPTERS = {
     "deepship": manifest_from_deepship,

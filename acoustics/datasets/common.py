@@ -7,11 +7,12 @@ from pathlib import Path
 
 import yaml
 
-from acoustics.audio_io import AudioError, audio_info
-from acoustics.manifest import Row
-from acoustics.taxonomy import CLASSES
+from uwac.acoustics.audio_io import AudioError, audio_info
+from uwac.acoustics.manifest import Row
+from uwac.acoustics.resources import data_path
+from uwac.acoustics.taxonomy import CLASSES
 
-LABEL_MAP_DIR = Path(__file__).resolve().parents[2] / "data" / "label_maps"
+LABEL_MAP_DIR = data_path("label_maps")
 AUDIO_SUFFIXES = (".wav", ".flac")
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from acoustics.datasets.common import LabelMap, load_label_map, probe
-from acoustics.manifest import COLUMNS, SPLITS, Row
+from uwac.acoustics.datasets.common import LabelMap, load_label_map, probe
+from uwac.acoustics.manifest import COLUMNS, SPLITS, Row
 
 _SPLIT_NAMES = {"validation": "val", "valid": "val", "dev": "val"}
 

@@ -13,8 +13,8 @@ import csv
 import re
 from pathlib import Path
 
-from acoustics.datasets.common import LabelMap, audio_files, load_label_map, make_row, norm
-from acoustics.manifest import Row
+from uwac.acoustics.datasets.common import LabelMap, audio_files, load_label_map, make_row, norm
+from uwac.acoustics.manifest import Row
 
 _SEGMENT = re.compile(r"^(?P<rec>.+?)[-_ ]+seg(?:ment)?[-_ ]*\d+$", re.IGNORECASE)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acoustics.datasets.common import LabelMap, audio_files, load_label_map, make_row
-from acoustics.manifest import Row
+from uwac.acoustics.datasets.common import LabelMap, audio_files, load_label_map, make_row
+from uwac.acoustics.manifest import Row
 
 
 def manifest_from_folder(root: str | Path, *, label_map: str | Path | dict | LabelMap | None = None,

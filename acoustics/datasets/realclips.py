@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from acoustics.datasets.common import LABEL_MAP_DIR, LabelMap, audio_files, make_row, norm
-from acoustics.datasets.deepship import recording_part
-from acoustics.manifest import Row
+from uwac.acoustics.datasets.common import LABEL_MAP_DIR, LabelMap, audio_files, make_row, norm
+from uwac.acoustics.datasets.deepship import recording_part
+from uwac.acoustics.manifest import Row
 
 ROLES = ("bank", "check")
 ROLE_SPLIT = {"bank": "train", "check": "test"}

@@ -12,8 +12,8 @@ import csv
 import re
 from pathlib import Path
 
-from acoustics.datasets.common import LabelMap, audio_files, load_label_map, make_row, norm
-from acoustics.manifest import Row
+from uwac.acoustics.datasets.common import LabelMap, audio_files, load_label_map, make_row, norm
+from uwac.acoustics.manifest import Row
 
 _NUMBER = re.compile(r"^(\d+)")
 _ID_COLUMNS = ("id", "fileid", "file", "filenumber", "number", "no", "num")

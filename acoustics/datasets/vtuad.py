@@ -13,9 +13,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from acoustics.datasets.common import LabelMap, audio_files, load_label_map, make_row
-from acoustics.datasets.deepship import recording_part
-from acoustics.manifest import Row
+from uwac.acoustics.datasets.common import LabelMap, audio_files, load_label_map, make_row
+from uwac.acoustics.datasets.deepship import recording_part
+from uwac.acoustics.manifest import Row
 
 SPLIT_NAMES = {"train": "train", "training": "train", "validation": "val", "valid": "val", "val": "val",
                "test": "test", "testing": "test"}

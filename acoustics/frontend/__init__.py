@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from acoustics.frontend.config import BRANCHES, DemonConfig, FrontendConfig, LofarConfig
-from acoustics.frontend.demon_gram import demon_gram
-from acoustics.frontend.lofar_gram import lofar_gram
+from uwac.acoustics.frontend.config import BRANCHES, DemonConfig, FrontendConfig, LofarConfig
+from uwac.acoustics.frontend.demon_gram import demon_gram
+from uwac.acoustics.frontend.lofar_gram import lofar_gram
 
 __all__ = ["BRANCHES", "DemonConfig", "FrontendConfig", "LofarConfig", "demon_gram", "lofar_gram",
            "physics_features"]
@@ -31,7 +31,7 @@ def physics_features(audio: np.ndarray, cfg: FrontendConfig) -> dict[str, np.nda
     Keys: ``mel`` ``[..., n_mels, frames]`` (normalised as ``cfg.mel_norm`` says), ``lofar``
     ``[..., frames, bins]`` and ``demon`` ``[..., bands, frames, bins]`` (dB over background, clipped, / 10).
     """
-    from acoustics.features import features
+    from uwac.acoustics.features import features
 
     x = np.asarray(audio, dtype=np.float64)
     out = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from acoustics.frontend.config import SILENCE_POWER
+from uwac.acoustics.frontend.config import SILENCE_POWER
 
 
 def hann_window(n: int) -> np.ndarray:

@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from acoustics.frontend.config import FrontendConfig
-from acoustics.frontend.filters import (
+from uwac.acoustics.frontend.config import FrontendConfig
+from uwac.acoustics.frontend.filters import (
     excess_db,
     framed,
     hann_window,

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from acoustics.contract import load_session
-from acoustics.stream.blocks import Block
-from acoustics.stream.scorer import Scorer
-from acoustics.stream.tracker import Tracker
+from uwac.acoustics.contract import load_session
+from uwac.acoustics.stream.blocks import Block
+from uwac.acoustics.stream.footprint import cold_start, core_install_mb
+from uwac.acoustics.stream.scorer import Scorer
+from uwac.acoustics.stream.tracker import Tracker
 
 CAPACITY_GOAL = 200  # channels per core in real time (issue 6)
 CHANNEL_STEPS = (1, 16, 64, 128, 192, 256, 384)
@@ -35,7 +36,7 @@ def hop_s(model: str | Path) -> float:
 
 def sea_noise(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
     """Rendered ambient (sea state, shipping, confusers as drawn) as float32 [n]: what a node hears most of the time."""
-    from acoustics.synth.scene import render_scene
+    from uwac.acoustics.synth.scene import render_scene
 
     audio, _ = render_scene(seed=seed, duration_s=seconds, sample_rate=rate, contacts=[])
     return audio.astype(np.float32)
@@ -71,7 +72,7 @@ def measure_capacity(model: str | Path, *, channels: tuple[int, ...] = CHANNEL_S
 
 def measure_latency(model: str | Path, *, seed: int = 103, snr_db: float = 10.0, threads: int = 1) -> dict:
     """Stream-time latency from the first audible sample of a warship pass to the contact's start decision."""
-    from acoustics.synth.scene import render_scene
+    from uwac.acoustics.synth.scene import render_scene
 
     session, info = load_session(model, threads=threads)
     rate = info.sample_rate
@@ -121,7 +122,8 @@ def bench_stream(*, model: str | Path, out: str | Path, channels: tuple[int, ...
               # one window per channel per hop: channel-windows/s × hop (s) channels keep up; the median over the
               # many-channel rows, where per-call overheads are amortised as they are on a loaded node
               "channels_per_core_estimate": int(float(np.median(many)) * hop_s(model)),
-              "goal_channels": CAPACITY_GOAL, "latency": measure_latency(model)}
+              "goal_channels": CAPACITY_GOAL, "latency": measure_latency(model),
+              "install": core_install_mb(), "cold_start": cold_start(model)}
     result["goal_met"] = result["channels_per_core_estimate"] >= CAPACITY_GOAL
     (out / "bench_stream.json").write_text(json.dumps(result, indent=2))
     (out / "bench_stream.md").write_text(render_markdown(result))
@@ -148,7 +150,18 @@ def render_markdown(result: dict) -> str:
               f"(reported start {lat['reported_start_s']} s, class {lat['class']}): **{lat['detection_latency_s']} s** "
               f"of stream time; processing per hop p50 {lat['hop_processing_ms_p50']} ms, "
               f"p99 {lat['hop_processing_ms_p99']} ms; false contacts before the pass: "
-              f"{lat['false_contacts_before_onset']}", ""]
+              f"{lat['false_contacts_before_onset']}"]
+    inst, cold = result.get("install"), result.get("cold_start")
+    if inst:
+        parts = ", ".join(f"{p['name']} {p['mb']:.0f}" for p in inst["largest"])
+        lines.append(f"- core install (uwac and what its requirements pull in without extras, from this "
+                     f"environment's metadata): **{inst['total_mb']:.0f} MB** ({parts}); goal ≤ {inst['goal_mb']:.0f} MB: "
+                     f"{'met' if inst['goal_met'] else 'NOT met'}")
+    if cold:
+        lines.append(f"- cold start of `uwac stream` (launch to /healthz answering, model loaded and probed): "
+                     f"**{cold['ready_s']} s**, to the first hop scored {cold['first_hop_s']} s; goal ≤ "
+                     f"{cold['goal_s']:g} s: {'met' if cold['goal_met'] else 'NOT met'}")
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -26,24 +26,25 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from acoustics.contract import ModelError, load_session
-from acoustics.stream import sources as src
-from acoustics.stream.blocks import Block
-from acoustics.stream.events import EventWriter, OutFolderError, read_events
-from acoustics.stream.metrics import stream_metrics
-from acoustics.stream.raven import RavenTable
-from acoustics.stream.scorer import Hop, Scorer, StreamFormatError
-from acoustics.stream.service import HealthCheck, serve
-from acoustics.stream.sources.base import _Throttle
-from acoustics.stream.sources.raw import is_loopback
-from acoustics.stream.tracker import Tracker, TrackerConfig
+from uwac.acoustics.contract import ModelError, load_session
+from uwac.acoustics.resources import data_path
+from uwac.acoustics.stream import sources as src
+from uwac.acoustics.stream.blocks import Block
+from uwac.acoustics.stream.events import EventWriter, OutFolderError, read_events
+from uwac.acoustics.stream.metrics import stream_metrics
+from uwac.acoustics.stream.raven import RavenTable
+from uwac.acoustics.stream.scorer import Hop, Scorer, StreamFormatError
+from uwac.acoustics.stream.service import HealthCheck, serve
+from uwac.acoustics.stream.sources.base import _Throttle
+from uwac.acoustics.stream.sources.raw import is_loopback
+from uwac.acoustics.stream.tracker import Tracker, TrackerConfig
 
 log = logging.getLogger(__name__)
 
 # Network sources cannot pause the sender, so a full queue drops (counted, reported as a gap); files and stdin
 # wait instead (a pipe's writer blocks, so `cat rec.raw | uwac stream` loses nothing).
 LIVE_KINDS = ("tcp", "tcp-listen", "udp")
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data" / "models" / "uwac-default.onnx"
+DEFAULT_MODEL = data_path("models", "uwac-default.onnx")
 PLAIN_COUNTS = ("bytes", "blocks", "frames", "datagrams", "connections")  # volume, not failures: not in /metrics
 COMMIT_EVERY_S = 5.0
 DROP_LOG_EVERY_S = 10.0  # at most one "queue full" line per this many seconds (the counter has every frame)  # journal writes are fsync'd: every few seconds of audio, not every block

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from acoustics.stream.durable import fsync_dir
+from uwac.acoustics.stream.durable import fsync_dir
 
 log = logging.getLogger(__name__)
 

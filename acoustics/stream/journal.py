@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from acoustics.stream.durable import fsync_dir
+from uwac.acoustics.stream.durable import fsync_dir
 
 VERSION = 1
 
@@ -34,6 +34,7 @@ class Journal:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # here, not in save(): a vanished folder stays gone
 
     def load(self) -> dict | None:
         """The last record, or None when there is none yet. Raises :class:`JournalError` when it is unreadable:
@@ -57,8 +58,8 @@ class Journal:
 
     def save(self, *, file: str, frame: int, position: int, sample_rate: int, utc: float | None,
              directory: str = "") -> dict:
-        """Atomically replace the record; returns what was written. The folder must exist: a journal is never
-        written into a folder recreated behind the daemon's back (its events would be elsewhere)."""
+        """Atomically replace the record; returns what was written. The folder is not recreated here: a journal
+        is never written into a folder that vanished behind the daemon's back (its events went with it)."""
         rec = {"version": VERSION, "file": file, "frame": int(frame), "position": int(position),
                "sample_rate": int(sample_rate), "utc": utc, "directory": directory, "written_at": time.time()}
         tmp = self.path.with_name(self.path.name + ".tmp")

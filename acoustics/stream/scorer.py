@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from acoustics.contract import INPUT, OUTPUTS, ModelInfo
-from acoustics.stream.blocks import Block
+from uwac.acoustics.contract import INPUT, OUTPUTS, ModelInfo
+from uwac.acoustics.stream.blocks import Block
 
 log = logging.getLogger(__name__)
 # Input rates below the model's by more than this factor are refused: a WAV header claiming 1 Hz would otherwise

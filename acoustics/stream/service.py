@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from acoustics.stream.metrics import CONTENT_TYPE, Registry
+from uwac.acoustics.stream.metrics import CONTENT_TYPE, Registry
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import scipy.fft as sfft
 
-from acoustics.synth import distractors, surface_noise
+from uwac.acoustics.synth import distractors, surface_noise
+from uwac.acoustics.synth import numerics as num
 
 # Hodges 2010 ch. 7 tables as digitised in labsonar sea_state.csv / shipping_noise.csv (physics.md §5,
 # "Tabulated levels"); frequencies in Hz, levels in dB re 1 µPa²/Hz.
@@ -202,16 +202,16 @@ def continuum_spectrum(rng: np.random.Generator, env: dict, n: int, sample_rate:
     modulated = None
     info = dict(surf)  # full precision: an env that carries it renders the same again
     if burst.any():
-        x = sfft.irfft(_white_spectrum(rng, n) * _on_bins(np.sqrt(burst * sea * half_fs), n, sample_rate), n)
+        x = num.irfft(_white_spectrum(rng, n) * _on_bins(np.sqrt(burst * sea * half_fs), n, sample_rate), n)
         gain, info["breaking"] = surface_noise.breaking_gain(rng, surf, n, sample_rate)
         modulated = x * gain
     if rain > 0:
-        x = sfft.irfft(_white_spectrum(rng, n) * _on_bins(np.sqrt(10.0 ** (rain_psd_db(grid, rain) / 10.0) * half_fs),
+        x = num.irfft(_white_spectrum(rng, n) * _on_bins(np.sqrt(10.0 ** (rain_psd_db(grid, rain) / 10.0) * half_fs),
                                                         n, sample_rate), n)
         x *= surface_noise.rain_gain(rng, surf, n, sample_rate)
         modulated = x if modulated is None else modulated + x
     if modulated is not None:
-        cont += sfft.rfft(modulated)
+        cont += num.rfft(modulated)
         cont[0] = 0.0
     (env if record is None else record)["sea_surface"] = info
     return cont

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.fft as sfft
 from threadpoolctl import threadpool_limits
 
-from acoustics.synth.scene import render_recording
-from acoustics.taxonomy import CLASSES
+from uwac.acoustics.synth import numerics as num
+from uwac.acoustics.synth.scene import render_recording
+from uwac.acoustics.taxonomy import CLASSES
 
 
 def _cpu_seconds(fn, repeats: int) -> float:
@@ -46,8 +46,8 @@ def _bench(*, duration_s: float, sample_rate: int, repeats: int, seed: int, out:
     rng = np.random.default_rng(seed)
 
     def coloured_noise():
-        spec = sfft.rfft(rng.standard_normal(n, dtype=np.float32)) / np.sqrt(1.0 + sfft.rfftfreq(n, 1 / sample_rate))
-        return sfft.irfft(spec.astype(np.complex64), n)
+        spec = num.rfft(rng.standard_normal(n, dtype=np.float32)) / np.sqrt(1.0 + num.rfftfreq(n, 1 / sample_rate))
+        return num.irfft(spec.astype(np.complex64), n)
 
     reference_s = _cpu_seconds(coloured_noise, repeats)
     rows = []

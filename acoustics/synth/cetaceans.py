@@ -20,9 +20,9 @@ docs/physics_additions.md; "design note" marks a choice no source states.
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
 
-from acoustics.synth.confusers import (
+from uwac.acoustics.synth import numerics as num
+from uwac.acoustics.synth.confusers import (
     EDGE_S,
     SEGMENT_PAD,
     _add,
@@ -39,7 +39,7 @@ from acoustics.synth.confusers import (
     tone_top_hz,
     transmission_loss,
 )
-from acoustics.synth.propagation import loss_gain
+from uwac.acoustics.synth.propagation import loss_gain
 
 CETACEAN_SPAWN_KEY = (1, 1)  # child 1 of the ambient stream's SeedSequence (confusers use child 0): a stream of its
 # own, so scene, ambient, confuser and contact draws are those of a render without cetaceans (design note)
@@ -180,7 +180,7 @@ def _low_render(x_low: np.ndarray, d: int, n: int, pad_low: int, fs: int, range_
     """n samples at fs of a 1 m signal x_low (at fs/d, starting pad_low samples before t = 0) received at
     range_m [m]: TL(f) applied per bin at the low rate, then FFT-upsampled (band-limited below 0.45·fs)."""
     f_low = np.fft.rfftfreq(x_low.size, d / fs)
-    spec = sfft.rfft(x_low) * loss_gain(transmission_loss(f_low, range_m, w))
+    spec = num.rfft(x_low) * loss_gain(transmission_loss(f_low, range_m, w))
     return _upsample(spec, x_low.size, d, n, pad_low, fs)
 
 

@@ -23,11 +23,11 @@ dolphin whistle, a 10 kHz pinger at 16 kHz sampling) is dropped, never folded.
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
 
-from acoustics.synth import ambient, distractors
-from acoustics.synth.propagation import absorption_db_per_km, loss_gain, spreading_loss_db
-from acoustics.synth.recorder import ANTI_ALIAS_FRACTION
+from uwac.acoustics.synth import ambient, distractors
+from uwac.acoustics.synth import numerics as num
+from uwac.acoustics.synth.propagation import absorption_db_per_km, loss_gain, spreading_loss_db
+from uwac.acoustics.synth.recorder import ANTI_ALIAS_FRACTION
 
 CONFUSER_SPAWN_KEY = (1, 0)  # child 0 of the ambient stream's SeedSequence (scene._streams index 1): a stream of
 # its own, so scene, ambient and contact draws are exactly those of a render without confusers (design note)
@@ -251,17 +251,17 @@ def _propagate(seg: np.ndarray, fs: int, range_m: float | None, w: dict, image_d
     one zero-phase FFT filter; returns seg.size + 2·SEGMENT_PAD samples starting SEGMENT_PAD before the event.
     image_delay_s adds a pressure-release surface image (reflection −1, amplitude image_gain relative to the
     direct path) that arrives this much later."""
-    m = sfft.next_fast_len(seg.size + 2 * SEGMENT_PAD, real=True)
+    m = num.next_fast_len(seg.size + 2 * SEGMENT_PAD, real=True)
     buf = np.zeros(m)
     buf[SEGMENT_PAD: SEGMENT_PAD + seg.size] = seg
     f = np.fft.rfftfreq(m, 1.0 / fs)
     gain = band_top_gain(f, fs)
     if range_m is not None:
         gain = gain * loss_gain(transmission_loss(f, range_m, w))
-    spec = sfft.rfft(buf) * gain
+    spec = num.rfft(buf) * gain
     if image_delay_s:
         spec *= 1.0 - image_gain * np.exp(-2j * np.pi * f * image_delay_s)
-    return sfft.irfft(spec, m)[: seg.size + 2 * SEGMENT_PAD]
+    return num.irfft(spec, m)[: seg.size + 2 * SEGMENT_PAD]
 
 
 def _add(out: np.ndarray, x: np.ndarray, i0: int) -> None:
@@ -334,12 +334,12 @@ def _tone(fs: int, dur_s: float, f_start: float, f_end: float, rel_db=(), top_hz
 
 def _band_noise(rng: np.random.Generator, m: int, fs: int, lo_hz: float, hi_hz: float) -> np.ndarray:
     """m samples of Gaussian noise flat in lo_hz <= f < hi_hz, unit rms."""
-    mf = sfft.next_fast_len(m, real=True)  # drawn on a fast FFT length, then cut to m
+    mf = num.next_fast_len(m, real=True)  # drawn on a fast FFT length, then cut to m
     f = np.fft.rfftfreq(mf, 1.0 / fs)
     band = np.flatnonzero((f >= lo_hz) & (f < hi_hz))
     spec = np.zeros(f.size, dtype=complex)
     spec[band] = rng.standard_normal(band.size) + 1j * rng.standard_normal(band.size)
-    x = sfft.irfft(spec, mf)[:m]
+    x = num.irfft(spec, mf)[:m]
     return x / max(float(np.sqrt(np.mean(x * x))), 1e-300)
 
 
@@ -359,13 +359,13 @@ def _upsample(spec_low: np.ndarray, n_low: int, d: int, n: int, pad_low: int, fs
     gain *= band_top_gain(np.arange(k) * fs / n_up, fs) * d
     y = np.zeros(n_up // 2 + 1, dtype=np.complex64)
     y[:k] = spec_low * gain
-    return sfft.irfft(y, n_up)[pad_low * d: pad_low * d + n]
+    return num.irfft(y, n_up)[pad_low * d: pad_low * d + n]
 
 
 def _low_grid(n: int, fs: int, d: int) -> tuple[int, int, np.ndarray]:
     """(n_low, pad_low, t_low [s]) of a low-rate render covering the clip plus LOW_RATE_PAD_S either side."""
     pad_low = int(np.ceil(LOW_RATE_PAD_S * fs / d))
-    n_low = sfft.next_fast_len(int(np.ceil(n / d)) + 2 * pad_low, real=True)
+    n_low = num.next_fast_len(int(np.ceil(n / d)) + 2 * pad_low, real=True)
     return n_low, pad_low, (np.arange(n_low) - pad_low) * d / fs
 
 
@@ -562,7 +562,7 @@ def _bubbles(rng: np.random.Generator, p: dict, m: int, fs: int) -> np.ndarray:
     edges = np.log(np.geomspace(*p["bubble_radius_m"], SCUBA_BUBBLE_CLASSES + 1))
     a = np.exp(rng.uniform(edges[:-1], edges[1:]))
     f0 = np.minimum(MINNAERT_F_TIMES_A / a * np.sqrt(1.0 + p["depth_m"] / 10.0), tone_top_hz(fs))
-    mf = sfft.next_fast_len(m + int(8 * SCUBA_BUBBLE_Q / (np.pi * f0.min()) * fs), real=True)  # rings decay e^−8
+    mf = num.next_fast_len(m + int(8 * SCUBA_BUBBLE_Q / (np.pi * f0.min()) * fs), real=True)  # rings decay e^−8
     cls = rng.integers(0, SCUBA_BUBBLE_CLASSES, count)
     pos = rng.integers(0, m, count)
     amp = np.exp(rng.normal(0.0, 0.5, count))  # design note: bubble-to-bubble amplitude spread
@@ -572,7 +572,7 @@ def _bubbles(rng: np.random.Generator, p: dict, m: int, fs: int) -> np.ndarray:
     w0 = 2 * np.pi * f0[:, None] / fs
     r = np.exp(-np.pi * f0[:, None] / (SCUBA_BUBBLE_Q * fs))
     rings = r * np.sin(w0) * z / (1.0 - 2.0 * r * np.cos(w0) * z + r * r * z * z)
-    return sfft.irfft(np.sum(sfft.rfft(trains, axis=1) * rings, axis=0), mf)[:m]
+    return num.irfft(np.sum(num.rfft(trains, axis=1) * rings, axis=0), mf)[:m]
 
 
 def render_scuba(rng: np.random.Generator, p: dict, n: int, sample_rate: int, water: dict | None = None
@@ -644,7 +644,7 @@ def render_fish_chorus(rng: np.random.Generator, p: dict, n: int, sample_rate: i
     idx = np.round(t_all * fs_l).astype(np.int64) + pad_low
     keep = (idx >= 0) & (idx < n_low - pulse.size)
     train = np.bincount(idx[keep], weights=a_all[keep], minlength=n_low)
-    spec = sfft.rfft(train) * sfft.rfft(pulse, n_low)
+    spec = num.rfft(train) * num.rfft(pulse, n_low)
     x = _upsample(spec, n_low, d, n, pad_low, fs)
     return x, {"n_pulses": int(keep.sum()), "received_db_max": _r(float(rl.max())),
                "received_db_median": _r(float(np.median(rl)))}
@@ -764,7 +764,7 @@ def render_cable_strum_flow(rng: np.random.Generator, p: dict, n: int, sample_ra
     f_low = np.fft.rfftfreq(n_low, 1.0 / fs_l)
     psd = 10 ** (flow_psd_db(f_low, p) / 10)
     psd[0] = 0.0
-    spec = sfft.rfft(strum) + ambient.gaussian_spectrum(rng, psd, n_low, fs_l)
+    spec = num.rfft(strum) + ambient.gaussian_spectrum(rng, psd, n_low, fs_l)
     x = _upsample(spec, n_low, d, n, pad_low, fs)
     return x, {"harmonics": harmonics, "flow_db_at_10hz": _r(float(flow_psd_db(10.0, p)))}
 
@@ -800,7 +800,7 @@ def render_mains_hum(rng: np.random.Generator, p: dict, n: int, sample_rate: int
         if k in ks:
             acc += np.sqrt(2) * 10 ** ((p["level_db"] - p["harmonic_below_db"][k - 1]) / 20) * np.exp(1j * ph[k - 1]) * z
     x = acc.real
-    return _upsample(sfft.rfft(x), n_low, d, n, pad_low, fs), {"harmonics": ks}
+    return _upsample(num.rfft(x), n_low, d, n, pad_low, fs), {"harmonics": ks}
 
 
 # ------------------------------------------------------------------------------------------ composition

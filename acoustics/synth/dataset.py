@@ -21,11 +21,11 @@ import soundfile as sf
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from acoustics.manifest import Row, write_manifest
-from acoustics.synth import cetaceans, confusers, recorder
-from acoustics.synth.scene import RENDERER_VERSION, SNR_THRESHOLD_DB, render_recording, render_scene
-from acoustics.synth.vessels import MERCHANT_MODEL_NAMES, merchant_model_choices
-from acoustics.taxonomy import CLASSES
+from uwac.acoustics.manifest import Row, write_manifest
+from uwac.acoustics.synth import cetaceans, confusers, recorder
+from uwac.acoustics.synth.scene import RENDERER_VERSION, SNR_THRESHOLD_DB, render_recording, render_scene
+from uwac.acoustics.synth.vessels import MERCHANT_MODEL_NAMES, merchant_model_choices
+from uwac.acoustics.taxonomy import CLASSES
 
 
 def recording_seed(seed: int, index: int) -> int:

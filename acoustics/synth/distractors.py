@@ -13,9 +13,9 @@ are in cetaceans.py; figures beyond physics.md (humpback unit lengths) are in do
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
 
-from acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
+from uwac.acoustics.synth import numerics as num
+from uwac.acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
 
 DEFAULT_WATER_DEPTH_M = 100.0  # H when the caller gives none (physics.md §6 "Received SNR per Hz" uses H = 100 m)
 HANN_RMS_TO_PEAK = np.sqrt(16.0 / 3.0)  # tone under a Hann envelope: mean square = 3/16·A² (computed here)
@@ -223,7 +223,7 @@ def render_shrimp(rng: np.random.Generator, p: dict, n: int, fs: int, sea_state_
     density_db = sea_state_2_db_20khz + p["level_20khz_db"]
     mean_square = p["rate_per_s"] / fs * _pareto_mean_square(beta, a_max)  # per sample, white to fs/2
     scale = np.sqrt(10 ** (density_db / 10) * 0.5 * fs / mean_square)
-    spec = sfft.rfft(x) * scale
+    spec = num.rfft(x) * scale
     k_band = min(int(np.ceil(SHRIMP_BAND_LO_HZ * n / fs)), spec.size)  # bins above are flat (gain 1)
     spec[:k_band] *= shrimp_gain(np.arange(k_band) * fs / n)
     return spec, {"active": True, "n_snaps": n_snaps, "density_db": _r(density_db)}
@@ -244,7 +244,7 @@ def distractor_spectrum(rng: np.random.Generator, params: dict, n: int, fs: int,
             sig, record[name] = render(rng, params[name], n, fs, water_depth_m)
             tonal += sig
     if record:
-        spec += sfft.rfft(tonal)
+        spec += num.rfft(tonal)
     if params.get("shrimp"):
         if water_depth_m < SHRIMP_MAX_DEPTH_M:
             s, record["shrimp"] = render_shrimp(rng, params["shrimp"], n, fs, sea_state_2_db_20khz)

@@ -7,7 +7,8 @@ gain 10^(-TL/20) on the rfft bins of the source signal (physics.md §6).
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
+
+from uwac.acoustics.synth import numerics as num
 
 
 def absorption_db_per_km(f_hz, *, temperature_c: float = 10.0, salinity_ppt: float = 35.0,
@@ -67,8 +68,8 @@ def propagate(signal: np.ndarray, sample_rate: int, range_m: float, depth_m: flo
     """Apply TL to a time signal [µPa @ 1 m] as a zero-phase FFT-domain filter; returns µPa at range_m."""
     n = len(signal)
     f = np.fft.rfftfreq(n, 1.0 / sample_rate)
-    spec = sfft.rfft(signal) * loss_gain(transmission_loss_db(f, range_m, depth_m, **water))
-    return sfft.irfft(spec, n)
+    spec = num.rfft(signal) * loss_gain(transmission_loss_db(f, range_m, depth_m, **water))
+    return num.irfft(spec, n)
 
 
 # --- Along-track propagation: Lloyd's mirror, mode-averaged cylindrical term, Doppler, time-varying filter ---
@@ -162,7 +163,7 @@ def oversample(spec: np.ndarray, n: int, factor: int = OVERSAMPLE) -> np.ndarray
     up[: spec.size] = spec * factor
     if n % 2 == 0:
         up[n // 2] = 0.0
-    return sfft.irfft(up, n * factor)
+    return num.irfft(up, n * factor)
 
 
 def lagrange_table(phases: int = LAGRANGE_PHASES) -> np.ndarray:
@@ -211,7 +212,7 @@ def time_varying_filter(x: np.ndarray, gains: np.ndarray, block: int) -> np.ndar
     halves = padded.reshape(k + 1, hop)
     hann = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(block) / block)).astype(np.float32)
     frames = np.concatenate([halves[:-1], halves[1:]], axis=1) * hann
-    y = sfft.irfft(sfft.rfft(frames, axis=1) * gains, block, axis=1)
+    y = num.irfft(num.rfft(frames, axis=1) * gains, block, axis=1)
     out = np.zeros((k + 1, hop), dtype=np.float32)
     out[:-1] += y[:, :hop]
     out[1:] += y[:, hop:]

@@ -34,9 +34,9 @@ or above the model rate, nothing else); of the other 70 %: any native rate (a th
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
 
-from acoustics.audio_io import resample
+from uwac.acoustics.audio_io import resample
+from uwac.acoustics.synth import numerics as num
 
 CLIP_LEVEL_DB = (160.0, 176.0)  # drawn clip level [dB re 1 µPa]; SoundTrap 173–176 (physics.md §7) and quieter
 BIT_DEPTHS = (16, 24)  # 16- or 24-bit quantisation (physics.md §7 design note; AMAR-G3 24-bit)
@@ -316,7 +316,7 @@ def codec(x: np.ndarray, sample_rate: int, spec: dict) -> np.ndarray:
     xp[hop: hop + n] = x
     window = np.sin(np.pi * (np.arange(frame) + 0.5) / frame).astype(np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(xp, frame)[::hop] * window
-    spec_f = sfft.rfft(frames, axis=1)
+    spec_f = num.rfft(frames, axis=1)
     f = np.fft.rfftfreq(frame, 1.0 / sample_rate)
     cutoff, skirt = spec["cutoff_hz"], spec["skirt_hz"]
     spec_f *= np.clip((cutoff - f) / skirt, 0.0, 1.0).astype(np.float32)
@@ -334,7 +334,7 @@ def codec(x: np.ndarray, sample_rate: int, spec: dict) -> np.ndarray:
         step = np.repeat(np.maximum(step, np.float32(1e-30)), widths, axis=1)
         q = np.rint(mag / step) * step
         spec_f[:, lo:hi] = band * (q / np.maximum(mag, np.float32(1e-30)))
-    out = sfft.irfft(spec_f, frame, axis=1).astype(np.float32) * window
+    out = num.irfft(spec_f, frame, axis=1).astype(np.float32) * window
     y = out[:-1, hop:] + out[1:, :hop]  # overlap-add: block k is frame k's second half + frame k+1's first half
     return np.ascontiguousarray(y.reshape(-1)[:n])
 
@@ -359,11 +359,11 @@ def record(p_upa: np.ndarray, rec: dict, sample_rate: int) -> tuple[np.ndarray, 
     native = min(int(chain["native_rate_hz"]), int(sample_rate))
     m = n if native == sample_rate else max(int(round(n * native / sample_rate)), 2)  # samples at the native rate
     k = m // 2 + 1
-    spec = sfft.rfft(np.asarray(p_upa, dtype=np.float32))[:k]
+    spec = num.rfft(np.asarray(p_upa, dtype=np.float32))[:k]
     spec *= front_end_response(n, sample_rate, chain, scale=10.0 ** (-rec["clip_level_db"] / 20.0) * m / n, bins=k)
     if m < n and m % 2 == 0:
         spec[-1] = 0.0  # the native Nyquist bin: nothing at or above it
-    x = sfft.irfft(spec, m)
+    x = num.irfft(spec, m)
     bits = chain["effective_bits"] or rec["bit_depth"]
     x, stats = adc(x, dc_offset=chain["dc_offset"], bits=bits)
     if chain["codec"]:

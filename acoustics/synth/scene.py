@@ -9,19 +9,19 @@ spans above a threshold (strong labels).
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
-from scipy.optimize import brentq
 
-from acoustics.synth import ambient, cetaceans, confusers, geometry, propagation, recorder, sources
-from acoustics.taxonomy import CLASSES, FINE_TYPES
+from uwac.acoustics.synth import ambient, cetaceans, confusers, geometry, propagation, recorder, sources
+from uwac.acoustics.synth import numerics as num
+from uwac.acoustics.taxonomy import CLASSES, FINE_TYPES
 
-RENDERER_VERSION = "uwac-synth 0.6.0"  # 0.3: confusers, recorder chain, SNR −20..+30 dB; 0.4: CPA ≤ 30 km;
+RENDERER_VERSION = "uwac-synth 0.6.1"  # 0.3: confusers, recorder chain, SNR −20..+30 dB; 0.4: CPA ≤ 30 km;
 # 0.5: tonal line levels drawn over the broadband model that renders the ship (0.4 used JE for W–H and RANDI
 # merchants too, so their blade lines sat under their own continuum) with excess ranges widened down to weak lines
 # in every class; the Z-th shaft harmonic no longer doubles the blade line, and coincident lines of one drive add
 # in power; killer, minke and right whale calls (cetaceans.py) in every class; humpback units 0.15–8 s with 1–12
 # harmonics; merchant_models restricts the merchant broadband models drawn (source-model shift tests); 0.6: the
-# sea-surface noise is intermittent (surface_noise.py: breaking-wave bursts, rain gusts) at the same mean density
+# sea-surface noise is intermittent (surface_noise.py: breaking-wave bursts, rain gusts) at the same mean density;
+# 0.6.1: scipy-free numerics (numerics.py: numpy FFTs, own AR(1) and root finder): the same draws, FFT round-off
 SNR_DRAW_DB = (-20.0, 30.0)  # target SNR drawn when none is given [dB]; physics.md §6 design note: about −20 to +40 dB
 # CPA distances the solver may place a contact at [m]: physics.md §6, "scenario ranges should span 50 m–30 km
 # so that SNR covers about −20 to +40 dB". Renderer 0.3 allowed 100 km: half the merchants were solved to
@@ -80,7 +80,7 @@ def frame_band_power(x: np.ndarray, sample_rate: int, frame_s: float, lo_hz: flo
     lengths[-1] = x.size - (k - 1) * m
     f = np.fft.rfftfreq(m, 1.0 / sample_rate)
     band = (f >= lo_hz) & (f < hi_hz) & (f > 0) & (np.arange(f.size) < m / 2)
-    spec = sfft.rfft(frames, axis=1)[:, band]
+    spec = num.rfft(frames, axis=1)[:, band]
     return 2.0 * np.sum(spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2, axis=1) / (m * lengths)
 
 
@@ -173,7 +173,7 @@ def _solve_cpa(contact: dict, spec: np.ndarray, n_src: int, ctx: dict) -> tuple[
         return limits[0], -e_lo
     if e_hi >= 0:  # too loud even at the farthest pass
         return limits[1], -e_hi
-    return float(10.0 ** brentq(excess, lo, hi, xtol=1e-6)), 0.0
+    return float(10.0 ** num.find_root(excess, lo, hi, xtol=1e-6)), 0.0
 
 
 def _emission_positions(track: dict, n: int, ctx: dict) -> np.ndarray:
@@ -228,8 +228,8 @@ def _render_contact(contact: dict, rng: np.random.Generator, n: int, ctx: dict) 
     frame. Powers are measured per frame (band 10 Hz–0.45·fs, rectangular frames, Parseval)."""
     fs, track = ctx["sample_rate"], contact["track"]
     margin = int(np.ceil(n * track["speed_m_s"] / ctx["c"])) + 2 * SOURCE_PAD
-    n_src = sfft.next_fast_len(n + margin, real=True)
-    src = sfft.rfft(sources.render_source(rng, contact["vessel"], n_src, fs).astype(np.float32))
+    n_src = num.next_fast_len(n + margin, real=True)
+    src = num.rfft(sources.render_source(rng, contact["vessel"], n_src, fs).astype(np.float32))
     src *= recorder.anti_alias_gain(n_src, fs).astype(np.float32)
     adjust = 0.0
     if contact["solve_range"]:
@@ -302,9 +302,9 @@ def scene_components(*, seed: int, duration_s: float, sample_rate: int = 16000, 
                                                               water=water)
     extra = [x for x in (confuser_t, cetacean_t) if x is not None]
     if extra:
-        transients = transients + sfft.rfft(sum(extra))
+        transients = transients + num.rfft(sum(extra))
     amb = (continuum + transients) * aa
-    amb_t = sfft.irfft(amb.astype(np.complex64), n)
+    amb_t = num.irfft(amb.astype(np.complex64), n)
     # SNR reference: the stationary continuum (sea, shipping, rain, thermal, self-noise), not the transient
     # distractors, so a passing whale does not make a vessel louder. Stationary: one power serves every frame.
     amb_power = band_power(continuum * aa, n, sample_rate, SNR_BAND_LO_HZ, hi_hz)
@@ -396,7 +396,7 @@ def render_components(*, label: str, seed: int, duration_s: float, sample_rate: 
                                                   contacts=_single_contact(label, fine_label, snr_db, source_model),
                                                   merchant_models=merchant_models)
     params["fine_label"] = params["fine_label"] if received_t else (fine_label or "sea")
-    vessel = sfft.rfft(received_t[0]) * recorder.anti_alias_gain(params["n_samples"], sample_rate) \
+    vessel = num.rfft(received_t[0]) * recorder.anti_alias_gain(params["n_samples"], sample_rate) \
         if received_t else None
     return vessel, amb, params
 

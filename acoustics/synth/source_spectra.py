@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from acoustics.synth.ambient import sea_state_psd_db
+from uwac.acoustics.synth.ambient import sea_state_psd_db
 
 F_FLOOR_HZ = 0.1  # design note: frequencies below 0.1 Hz are evaluated at 0.1 Hz (log f finite)
 

@@ -11,11 +11,11 @@ of one shaft or engine move together. Fine types and their figures live in ``ves
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
-from scipy.fft import next_fast_len
 
-from acoustics.synth.ambient import gaussian_spectrum
-from acoustics.synth.source_spectra import (  # noqa: F401  (re-exported)
+from uwac.acoustics.synth import numerics as num
+from uwac.acoustics.synth.ambient import gaussian_spectrum
+from uwac.acoustics.synth.numerics import next_fast_len
+from uwac.acoustics.synth.source_spectra import (  # noqa: F401  (re-exported)
     JE_VC_KN,
     broadband_psd_db,
     bv_advanced_db,
@@ -23,7 +23,7 @@ from acoustics.synth.source_spectra import (  # noqa: F401  (re-exported)
     randi_sl_density_db,
     wh_sl_density_db,
 )
-from acoustics.synth.vessels import (
+from uwac.acoustics.synth.vessels import (
     ANTI_ALIAS,
     MAX_DEVIATION,
     draw_aerial,
@@ -32,7 +32,7 @@ from acoustics.synth.vessels import (
     draw_uuv,
     draw_warship,
 )
-from acoustics.taxonomy import FINE_TYPES
+from uwac.acoustics.taxonomy import FINE_TYPES
 
 PSD_GRID_POINTS = 4096  # design note: broadband density evaluated on 4096 log-spaced points
 CONTROL_RATE_HZ = 20.0  # design note: drive tracks sampled at 20 Hz (FM ≤ 0.2 Hz, walks ≥ 5 s, roll ≤ 0.5 Hz)
@@ -161,7 +161,7 @@ def _add_groups(spec, n, sample_rate, vessel, tracks, grouped: dict) -> None:
         x = _group_signal(np.arange(n_g) * (duration / n_g), grp["f0_hz"], tracks.get(grp["drive"]), hs, amps,
                           phases, level_wander=True)
         k = n_g // 2 if n_g < n else spec.size
-        spec[:k] += sfft.rfft(x.astype(np.float64))[:k] * (n / n_g)
+        spec[:k] += num.rfft(x.astype(np.float64))[:k] * (n / n_g)
 
 
 def am_waveform(rng: np.random.Generator, vessel: dict, n: int, sample_rate: int,
@@ -258,8 +258,8 @@ def render_source(rng: np.random.Generator, vessel: dict, n: int, sample_rate: i
     m = vessel["mod_index"]
     if m > 0:
         a = am_waveform(rng, vessel, n, sample_rate, tracks)
-        s = sfft.irfft(bspec.astype(np.complex64), n) * ((1.0 + m * a) / np.sqrt(1.0 + m * m * np.mean(a * a)))
-        s += sfft.irfft(tspec.astype(np.complex64), n)
+        s = num.irfft(bspec.astype(np.complex64), n) * ((1.0 + m * a) / np.sqrt(1.0 + m * m * np.mean(a * a)))
+        s += num.irfft(tspec.astype(np.complex64), n)
     else:  # complex64 inverse FFTs: twice as fast, errors far below the 24-bit quantisation step
-        s = sfft.irfft((bspec + tspec).astype(np.complex64), n)
+        s = num.irfft((bspec + tspec).astype(np.complex64), n)
     return s * roll_gain(vessel, n, sample_rate)

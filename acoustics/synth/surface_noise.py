@@ -19,7 +19,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.signal import lfilter
+
+from uwac.acoustics.synth.numerics import ar1
 
 # --- wind, whitecaps, waves ---------------------------------------------------------------------------------------
 WIND_SPEED_M_S = (0.0, 2.45, 4.4, 6.7, 9.35, 12.3, 17.3)  # per sea state 0–6 (physics.md §5, labsonar)
@@ -201,7 +202,7 @@ def breaking_gain(rng: np.random.Generator, p: dict, n: int, sample_rate: int) -
     y = rng.standard_normal(m)
     y[1:] *= np.sqrt(1.0 - phi * phi)
     sf = p["fast_sigma"]
-    b = b * np.exp(sf * lfilter([1.0], [1.0, -phi], y) - 0.5 * sf * sf)
+    b = b * np.exp(sf * ar1(y, phi) - 0.5 * sf * sf)
     gain = np.sqrt(b / mean_b) if mean_b > 0 else np.zeros(m)
     inside = (t0 >= 0.0) & (t0 < n / sample_rate)
     power_db = 10.0 * np.log10(np.maximum(b[: -(-n // q)] / mean_b, 1e-12)) if mean_b > 0 else np.zeros(1)
@@ -218,6 +219,6 @@ def rain_gain(rng: np.random.Generator, p: dict, n: int, sample_rate: int) -> np
     phi = np.exp(-(q / sample_rate) / max(p["rain_gust_time_s"], 1e-3))
     e = rng.standard_normal(m)
     e[1:] *= np.sqrt(1.0 - phi * phi)
-    z = lfilter([1.0], [1.0, -phi], e)  # z[0] ~ N(0, 1): stationary from the start
+    z = ar1(e, phi)  # z[0] ~ N(0, 1): stationary from the start
     s = p["rain_gust_sigma"]
     return _upsample(np.exp(0.5 * s * z - 0.25 * s * s), q, n)

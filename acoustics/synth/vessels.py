@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from acoustics.synth.source_spectra import AERIAL_BAND_HZ, WH_OFFSET_DB, broadband_psd_db
+from uwac.acoustics.synth.source_spectra import AERIAL_BAND_HZ, WH_OFFSET_DB, broadband_psd_db
 
 ANTI_ALIAS = 0.45  # tones only below 0.45·fs (physics.md §7 design note)
 ROLL_F_HZ = (0.03, 0.5)  # rolling/pitching AM 0.03–0.5 Hz (Konson & Volkova; physics.md §3)

@@ -24,7 +24,7 @@ fi
 uwac train --config training/configs/default.yaml --manifest "$work/data/manifest.csv" --out "$work/run" "${bank[@]}"
 uwac export "$work/run" --out data/models/uwac-default.onnx --variants int8
 # ship int8 only when its quality gate against fp32 passed (on validation windows)
-if ! python -c "import sys; from acoustics.contract import load_session; load_session(sys.argv[1])" \
+if ! python -c "import sys; from uwac.acoustics.contract import load_session; load_session(sys.argv[1])" \
      data/models/uwac-default.int8.onnx 2>/dev/null; then
   echo "int8 variant rejected by its gate: not shipped (see data/models/uwac-default.variants.md)"
   rm -f data/models/uwac-default.int8.onnx

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from acoustics.audio_io import AudioError, read_span, resample
+from uwac.acoustics.audio_io import AudioError, read_span, resample
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from acoustics.datasets import (
+from uwac.acoustics.datasets import (
     manifest_from_csv,
     manifest_from_deepship,
     manifest_from_folder,
     manifest_from_shipsear,
     manifest_from_vtuad,
 )
-from acoustics.manifest import assign_splits, check_no_leakage, read_manifest
+from uwac.acoustics.manifest import assign_splits, check_no_leakage, read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 SR = 4000
@@ -159,7 +159,7 @@ def test_ves_split_holds_vessels_out(tmp_path):
 
 
 def uwac(*args):
-    return subprocess.run([sys.executable, "-m", "acoustics", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "uwac.acoustics", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
 
 
 def test_cli_adapt_and_split(tmp_path):

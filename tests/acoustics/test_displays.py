@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from acoustics import displays
-from acoustics.contract import load_session
-from acoustics.displays import (
+from uwac.acoustics import displays
+from uwac.acoustics.contract import load_session
+from uwac.acoustics.displays import (
     Timeline,
     class_timeline,
     compare_metrics,
@@ -144,7 +144,7 @@ def test_demon_lines_finds_the_rendered_shaft_rate_on_most_cavitating_vessels():
     """First five cavitating merchants and warships at 20 dB SNR, 30 s: measured 8/10 within 2 % of the
     render's shaft rate (its range over the clip when CPP pitch FM moves it) and 8/10 blade counts right;
     the two misses are weakly modulated bulkers that come back with confidence 0. Gate at 7/10."""
-    from acoustics.synth.scene import render_scene
+    from uwac.acoustics.synth.scene import render_scene
 
     seconds, hits, blades_ok, n = 30.0, 0, 0, 0
     for label in ("merchant", "warship"):
@@ -172,7 +172,7 @@ def test_demon_lines_finds_the_rendered_shaft_rate_on_most_cavitating_vessels():
 
 
 def _render(seconds: float = 10.0):
-    from acoustics.synth.scene import render_scene
+    from uwac.acoustics.synth.scene import render_scene
 
     audio, params = render_scene(seed=5, duration_s=seconds, contacts=[{"label": "merchant", "snr_db": 15}])
     return audio, params["sample_rate"]

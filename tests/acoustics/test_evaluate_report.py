@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acoustics.breakdowns import fine_type_table, metrics_by_band, range_band_name, roc_pr
-from acoustics.event_scores import Event, event_scores, match_events, merge_events, segments_from_windows
-from acoustics.manifest import PROTOCOL_TITLES, read_manifest, write_manifest
-from acoustics.metrics import reliability
 from tests.toy_models import toy_model
+from uwac.acoustics.breakdowns import fine_type_table, metrics_by_band, range_band_name, roc_pr
+from uwac.acoustics.event_scores import Event, event_scores, match_events, merge_events, segments_from_windows
+from uwac.acoustics.manifest import PROTOCOL_TITLES, read_manifest, write_manifest
+from uwac.acoustics.metrics import reliability
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ["ambient", "merchant", "warship", "drone"]
@@ -101,9 +101,9 @@ def test_band_helpers():
 
 
 def test_evaluation_protocol():
-    from acoustics.contract import ModelInfo
-    from acoustics.evaluate import IND_TITLE, TRAINED_ON_TITLE, evaluation_protocol
-    from acoustics.manifest import Row, manifest_fingerprint
+    from uwac.acoustics.contract import ModelInfo
+    from uwac.acoustics.evaluate import IND_TITLE, TRAINED_ON_TITLE, evaluation_protocol
+    from uwac.acoustics.manifest import Row, manifest_fingerprint
 
     def rows(*spec):
         return [Row(f"/{rid}.wav", 0, 6, "merchant", "tug", rid, split, extra={"vessel_id": v} if v else {})
@@ -132,8 +132,8 @@ def _headline_lines(text: str) -> list[str]:
 
 
 def test_report_on_exported_model(exported_model, trained_run, tmp_path):
-    from acoustics.contract import load_session
-    from acoustics.evaluate import TRAINED_ON_TITLE, evaluate
+    from uwac.acoustics.contract import load_session
+    from uwac.acoustics.evaluate import TRAINED_ON_TITLE, evaluate
 
     _, info = load_session(exported_model)
     result = evaluate(model=exported_model, manifest=trained_run / "manifest.csv", out=tmp_path / "t", progress=False)
@@ -182,7 +182,7 @@ def test_report_on_exported_model(exported_model, trained_run, tmp_path):
 @pytest.fixture(scope="module")
 def scene_set(tmp_path_factory) -> Path:
     """Three rendered 30-s scenes: a drone then sea, two overlapping merchants, one drone."""
-    from acoustics.synth import render_dataset
+    from uwac.acoustics.synth import render_dataset
 
     out = tmp_path_factory.mktemp("scenes")
     render_dataset(out_dir=out, minutes=1.5, seed=0, clip_seconds=30.0, workers=1, progress=False, scenes=True)
@@ -190,7 +190,7 @@ def scene_set(tmp_path_factory) -> Path:
 
 
 def test_scene_folder_end_to_end(scene_set, tmp_path):
-    from acoustics.evaluate import evaluate
+    from uwac.acoustics.evaluate import evaluate
 
     model = _toy(tmp_path / "toy.onnx")
     result = evaluate(model=model, manifest=scene_set, out=tmp_path / "e", progress=False)
@@ -216,7 +216,7 @@ def test_scene_folder_end_to_end(scene_set, tmp_path):
     for i, r in enumerate(rows):
         r.split = "train" if i % 2 else "test"  # recording syn-0-00000 is in both
     leaky = write_manifest(rows, tmp_path / "leaky" / "manifest.csv")
-    res = subprocess.run([sys.executable, "-m", "acoustics", "evaluate", model, "--manifest", leaky, "--out",
+    res = subprocess.run([sys.executable, "-m", "uwac.acoustics", "evaluate", model, "--manifest", leaky, "--out",
                           tmp_path / "e2", "--events", scene_set / "events.csv", "--onset-tolerance", "3"],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
@@ -228,7 +228,7 @@ def test_scene_folder_end_to_end(scene_set, tmp_path):
 
 
 def test_missing_inputs_are_clear_errors(tmp_path, scene_set):
-    from acoustics.evaluate import evaluate
+    from uwac.acoustics.evaluate import evaluate
 
     model = _toy(tmp_path / "toy.onnx")
     with pytest.raises(FileNotFoundError, match="without manifest.csv"):
@@ -243,7 +243,7 @@ def test_tracker_contacts_follow_a_clear_pass():
 
     import numpy as np
 
-    from acoustics.evaluate import tracker_contacts
+    from uwac.acoustics.evaluate import tracker_contacts
 
     classes = ["ambient", "merchant", "warship", "drone"]
     info = SimpleNamespace(hop_seconds=1.0, window_seconds=3.0, unknown_threshold=0.4)

@@ -4,7 +4,7 @@ import librosa
 import numpy as np
 import pytest
 
-from acoustics.features import FrontendConfig, features, frames, mel_filterbank, mel_power
+from uwac.acoustics.features import FrontendConfig, features, frames, mel_filterbank, mel_power
 
 CFG = FrontendConfig()
 

@@ -4,11 +4,17 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from acoustics.features import FrontendConfig, features, mel_power
-from acoustics.frontend import demon_gram, lofar_gram, physics_features
-from acoustics.frontend.demon_gram import demon_freqs, demon_min_samples, envelope_rate
-from acoustics.frontend.filters import split_window_mean, strided_fir, tpsw_background
-from acoustics.frontend.lofar_gram import lofar_bins, lofar_frames, lofar_freqs, lofar_min_samples, lofar_rate
+from uwac.acoustics.features import FrontendConfig, features, mel_power
+from uwac.acoustics.frontend import demon_gram, lofar_gram, physics_features
+from uwac.acoustics.frontend.demon_gram import demon_freqs, demon_min_samples, envelope_rate
+from uwac.acoustics.frontend.filters import split_window_mean, strided_fir, tpsw_background
+from uwac.acoustics.frontend.lofar_gram import (
+    lofar_bins,
+    lofar_frames,
+    lofar_freqs,
+    lofar_min_samples,
+    lofar_rate,
+)
 
 CFG = FrontendConfig(branches=("mel", "lofar", "demon"), mel_norm="band", n_fft=256, hop_length=256, n_mels=32,
                      fmin=150.0, fmax=8000.0).validate()

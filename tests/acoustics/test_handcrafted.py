@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from acoustics.handcrafted import feature_names, window_features
+from uwac.acoustics.handcrafted import feature_names, window_features
 
 FS = 16000
 

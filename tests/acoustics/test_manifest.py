@@ -2,7 +2,7 @@
 
 import pytest
 
-from acoustics.manifest import (
+from uwac.acoustics.manifest import (
     ManifestError,
     Row,
     assign_splits,

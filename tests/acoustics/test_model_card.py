@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from acoustics.cli import main
-from acoustics.evaluate import evaluate, real_world_table
-from acoustics.model_card import card_markdown, figures_table, real_world_goals, write_card
 from tests.toy_models import toy_model
+from uwac.acoustics.cli import main
+from uwac.acoustics.evaluate import evaluate, real_world_table
+from uwac.acoustics.model_card import card_markdown, figures_table, real_world_goals, write_card
 
 FIELDS = ["audible", "shaft_hz", "blades"]
 PHYSICS_TEST = {"audible": {"accuracy": 0.81, "majority": 0.55, "windows": 40},

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from acoustics.contract import ModelInfo
-from acoustics.openset import held_out_fine_labels, open_set_metrics, outcome_shares, render_open_set
+from uwac.acoustics.contract import ModelInfo
+from uwac.acoustics.openset import held_out_fine_labels, open_set_metrics, outcome_shares, render_open_set
 
 CLASSES = ("ambient", "merchant", "warship", "drone")
 

@@ -4,8 +4,8 @@ import logging
 
 import pytest
 
-from acoustics import providers
-from acoustics.contract import load_session
+from uwac.acoustics import providers
+from uwac.acoustics.contract import load_session
 
 
 def test_default_is_cpu_only():
@@ -15,7 +15,7 @@ def test_default_is_cpu_only():
 
 def test_missing_accelerator_falls_back_to_cpu_with_a_log_line(monkeypatch, caplog):
     monkeypatch.setattr(providers, "available", lambda: ["CPUExecutionProvider"])
-    with caplog.at_level(logging.WARNING, logger="acoustics.providers"):
+    with caplog.at_level(logging.WARNING, logger="uwac.acoustics.providers"):
         assert providers.resolve("cuda") == ["CPUExecutionProvider"]
     assert "CUDAExecutionProvider" in caplog.text and "running on CPUExecutionProvider" in caplog.text
 
@@ -31,7 +31,7 @@ def test_offered_accelerators_come_first_in_the_asked_order(monkeypatch):
 
 def test_auto_without_accelerators_is_quiet_cpu(monkeypatch, caplog):
     monkeypatch.setattr(providers, "available", lambda: ["CPUExecutionProvider"])
-    with caplog.at_level(logging.WARNING, logger="acoustics.providers"):
+    with caplog.at_level(logging.WARNING, logger="uwac.acoustics.providers"):
         assert providers.resolve("auto") == ["CPUExecutionProvider"]
     assert not caplog.records
 

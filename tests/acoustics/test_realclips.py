@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from acoustics.datasets import ADAPTERS, manifest_from_realclips
-from acoustics.datasets.realclips import load_realclips_map, role_report
-from acoustics.evaluate import REAL_WORLD_GOALS, real_world_table
-from acoustics.manifest import read_manifest, write_manifest
 from tests.toy_models import toy_model
+from uwac.acoustics.datasets import ADAPTERS, manifest_from_realclips
+from uwac.acoustics.datasets.realclips import load_realclips_map, role_report
+from uwac.acoustics.evaluate import REAL_WORLD_GOALS, real_world_table
+from uwac.acoustics.manifest import read_manifest, write_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 REALDATA = ROOT.parent / "shared" / "realdata"
@@ -177,13 +177,13 @@ def test_real_world_table_shares_counts_goals():
 
 
 def test_evaluate_real_world_section(tmp_path, caplog):
-    from acoustics.evaluate import evaluate
+    from uwac.acoustics.evaluate import evaluate
 
     root = fake_realdata(tmp_path / "realdata")
     rows, _ = manifest_from_realclips(root)
     manifest = write_manifest(rows, tmp_path / "m" / "manifest.csv")
     model = _toy(tmp_path / "toy.onnx")
-    with caplog.at_level("INFO", logger="acoustics.evaluate"):
+    with caplog.at_level("INFO", logger="uwac.acoustics.evaluate"):
         result = evaluate(model=model, manifest=manifest, out=tmp_path / "e", progress=False)
     resample_logs = [r.getMessage() for r in caplog.records if "resampling" in r.getMessage()]
     assert len(resample_logs) == len({c[2] for c in CLIPS if not c[0].startswith("pypam")})  # once per rate
@@ -202,7 +202,7 @@ def test_evaluate_real_world_section(tmp_path, caplog):
     assert "## Real-world check" in report and "goal <= 10 %" in report and "goal >= 71 %" in report
     assert "grunt1.wav (biological, 0.10 s)" in report and "physics floor" in report
 
-    res = subprocess.run([sys.executable, "-m", "acoustics", "evaluate", model, "--manifest", manifest,
+    res = subprocess.run([sys.executable, "-m", "uwac.acoustics", "evaluate", model, "--manifest", manifest,
                           "--out", tmp_path / "e2", "--split", "all"], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     assert "real-world check: non-vessel clips called a vessel 1/4" in res.stdout
@@ -211,7 +211,7 @@ def test_evaluate_real_world_section(tmp_path, caplog):
 def test_cli_adapt_realclips(tmp_path):
     root = fake_realdata(tmp_path / "realdata")
     out = tmp_path / "m" / "real.csv"
-    res = subprocess.run([sys.executable, "-m", "acoustics", "adapt", "realclips", root, "--out", out],
+    res = subprocess.run([sys.executable, "-m", "uwac.acoustics", "adapt", "realclips", root, "--out", out],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     assert "bank (split train)" in res.stdout and "check (split test)" in res.stdout

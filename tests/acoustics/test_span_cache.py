@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from acoustics import audio_io, span_cache
-from acoustics.audio_io import AudioError, read_span, resample
-from acoustics.span_cache import default_cache_dir, resampled_length, span_audio
+from uwac.acoustics import audio_io, span_cache
+from uwac.acoustics.audio_io import AudioError, read_span, resample
+from uwac.acoustics.span_cache import default_cache_dir, resampled_length, span_audio
 
 
 def _files(folder):

@@ -8,12 +8,12 @@ import pytest
 import soundfile as sf
 from scipy.signal import welch
 
-from acoustics.lofar_demon import demon
-from acoustics.synth import render_dataset, render_recording
-from acoustics.synth.ambient import ambient_psd_db
-from acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db, transmission_loss_db
-from acoustics.synth.scene import RANGE_LIMITS_BY_FINE_M, RANGE_LIMITS_M, render_components
-from acoustics.synth.sources import bv_advanced_db, je_sl_density_db
+from uwac.acoustics.lofar_demon import demon
+from uwac.acoustics.synth import render_dataset, render_recording
+from uwac.acoustics.synth.ambient import ambient_psd_db
+from uwac.acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db, transmission_loss_db
+from uwac.acoustics.synth.scene import RANGE_LIMITS_BY_FINE_M, RANGE_LIMITS_M, render_components
+from uwac.acoustics.synth.sources import bv_advanced_db, je_sl_density_db
 
 FS = 16000
 
@@ -267,7 +267,7 @@ def blade_line_over_continuum_db(vessel_spec, p):
 def test_first_blade_line_stands_above_the_ships_own_continuum(model):
     """At SNR >= 10 dB every merchant type, whatever broadband model renders it, shows its blade-rate line above its
     own continuum (renderer 0.4 drew W–H / RANDI lines over JE, leaving most W–H blade lines under the continuum)."""
-    from acoustics.synth.vessels import MERCHANT
+    from uwac.acoustics.synth.vessels import MERCHANT
 
     for fine in MERCHANT:
         for seed in range(3):
@@ -299,7 +299,7 @@ def test_render_dataset_merchant_models_for_a_source_model_shift(tmp_path):
 
 
 def test_cli_synth_merchant_models(tmp_path):
-    from acoustics.cli import build_parser
+    from uwac.acoustics.cli import build_parser
 
     args = build_parser().parse_args(["synth", "--out", str(tmp_path / "s"), "--minutes", str(2 / 60),
                                       "--clip-seconds", "1", "--workers", "1", "--merchant-models", "je", "wh"])

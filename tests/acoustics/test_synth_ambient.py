@@ -7,8 +7,8 @@ import pytest
 from scipy.signal import hilbert, welch
 from scipy.stats import kurtosis
 
-from acoustics.synth import ambient, distractors
-from acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
+from uwac.acoustics.synth import ambient, distractors
+from uwac.acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
 
 FS = 48000  # 10 kHz < 0.45·fs
 QUIET = {"shipping_level": 1, "self_noise_db": 0.0, "rain_mm_h": 0.0,

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from scipy.signal import hilbert, welch
 
-from acoustics.synth import cetaceans as K
-from acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
-from acoustics.synth.scene import render_components
+from uwac.acoustics.synth import cetaceans as K
+from uwac.acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
+from uwac.acoustics.synth.scene import render_components
 
 FS = 16000
 WATER = {"water_depth_m": 100.0, "receiver_depth_m": 50.0}
@@ -236,7 +236,7 @@ def test_cetaceans_are_the_same_in_ambient_and_vessel_renders():
 
 
 def test_dataset_override_forces_or_holds_out_a_species(tmp_path):
-    from acoustics.synth import render_dataset
+    from uwac.acoustics.synth import render_dataset
 
     before = dict(K.OCCURRENCE)
     only_right = {name: 0.0 for name in K.NAMES} | {"right_whale": 1.0}

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from scipy.signal import hilbert, periodogram, welch
 
-from acoustics.synth import confusers as C
-from acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
-from acoustics.synth.scene import render_components, render_recording
+from uwac.acoustics.synth import confusers as C
+from uwac.acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
+from uwac.acoustics.synth.scene import render_components, render_recording
 
 FS = 16000
 WATER = {"water_depth_m": 100.0, "receiver_depth_m": 50.0}  # mid-water absorption as in physics.md §6
@@ -303,8 +303,8 @@ def test_dataset_confuser_override_holds_out_or_forces_types(tmp_path):
 
     import pytest as _pytest
 
-    from acoustics.synth import confusers as cf
-    from acoustics.synth import render_dataset
+    from uwac.acoustics.synth import confusers as cf
+    from uwac.acoustics.synth import render_dataset
 
     before = dict(cf.OCCURRENCE)
     only_dolphin = {name: 0.0 for name in cf.NAMES} | {"dolphin": 1.0}

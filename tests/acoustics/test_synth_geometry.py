@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from acoustics.synth import geometry, propagation, render_dataset, render_scene
-from acoustics.synth.scene import propagate_track, scene_components
+from uwac.acoustics.synth import geometry, propagation, render_dataset, render_scene
+from uwac.acoustics.synth.scene import propagate_track, scene_components
 
 FS = 16000
 WATER = {"water_depth_m": 1000.0, "temperature_c": 10.0, "salinity_ppt": 35.0, "ph": 8.0,

@@ -7,8 +7,8 @@ import pytest
 from scipy import signal
 from scipy.signal import welch
 
-from acoustics.synth import recorder
-from acoustics.synth.scene import RECORDER_STREAM, render_components, render_recording
+from uwac.acoustics.synth import recorder
+from uwac.acoustics.synth.scene import RECORDER_STREAM, render_components, render_recording
 
 FS = 16000
 CLIP_DB = 120.0  # full scale = 1e6 µPa, so a pressure of 1e5 µPa rms is -20 dBFS

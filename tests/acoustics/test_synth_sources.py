@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from scipy.signal import hilbert
 
-from acoustics.synth import sources
-from acoustics.synth.source_spectra import (
+from uwac.acoustics.synth import sources
+from uwac.acoustics.synth.source_spectra import (
     broadband_psd_db,
     randi_df_db,
     randi_sl_density_db,
     wh_sl_density_db,
 )
-from acoustics.synth.vessels import LINE_EXCESS_DB, MAX_DEVIATION, MERCHANT, SNELL_CONE_DEG
-from acoustics.taxonomy import FINE_TYPES
+from uwac.acoustics.synth.vessels import LINE_EXCESS_DB, MAX_DEVIATION, MERCHANT, SNELL_CONE_DEG
+from uwac.acoustics.taxonomy import FINE_TYPES
 
 VESSEL_TYPES = [(label, fine) for label, fines in FINE_TYPES.items() if label != "ambient" for fine in fines]
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfiltfilt, welch
 
-from acoustics.synth import ambient, distractors, surface_noise
+from uwac.acoustics.synth import ambient, distractors, surface_noise
 
 FS = 16000
 QUIET = {"shipping_level": 1, "self_noise_db": 0.0, "rain_mm_h": 0.0,

@@ -13,11 +13,11 @@ import numpy as np
 import onnx
 import pytest
 
-from export.bench_child import cut_windows
-from export.bench_infer import resolve_fp16, resolve_int8
-from export.bench_report import render_markdown
-from export.bench_summary import GOALS, PIPELINES, goal_set, goals, ran_on, ratios
-from export.ort_profile import frontend_node_names, network_nodes, node_parts, split_profile
+from uwac.export.bench_child import cut_windows
+from uwac.export.bench_infer import resolve_fp16, resolve_int8
+from uwac.export.bench_report import render_markdown
+from uwac.export.bench_summary import GOALS, PIPELINES, goal_set, goals, ran_on, ratios
+from uwac.export.ort_profile import frontend_node_names, network_nodes, node_parts, split_profile
 
 BATCH = 2
 
@@ -25,8 +25,8 @@ BATCH = 2
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory, trained_run, exported_model):
     """``uwac bench infer`` on the tiny run (fp32 given, fp16 beside it, no int8); (result read back from JSON, out)."""
-    from acoustics.cli import main
-    from export.variants import export_fp16
+    from uwac.acoustics.cli import main
+    from uwac.export.variants import export_fp16
 
     folder = tmp_path_factory.mktemp("bench_infer")
     fp32 = folder / "model.onnx"
@@ -42,7 +42,7 @@ def bench(tmp_path_factory, trained_run, exported_model):
 @pytest.fixture(scope="module")
 def ear_bench(tmp_path_factory, ear_run):
     """``uwac bench infer`` on a tiny ear run, exporting it on the way (8 s of audio: two 6-s windows, batch 1)."""
-    from acoustics.cli import main
+    from uwac.acoustics.cli import main
 
     out = tmp_path_factory.mktemp("bench_ear")
     argv = ["bench", "infer", "--run", ear_run, "--out", out, "--seconds", 8, "--batch", 1, "--repeats", 1]
@@ -277,7 +277,7 @@ def test_ear_nodes_go_to_the_branch_whose_tables_they_read(ear_bench):
 
 
 def test_cli_bench_infer_needs_run(capsys):
-    from acoustics.cli import main
+    from uwac.acoustics.cli import main
 
     assert main(["bench", "infer", "--out", "unused"]) == 2
     assert "--run" in capsys.readouterr().err
@@ -309,7 +309,7 @@ def fake_child(providers):
 
 def test_variants_not_given_and_accelerator_rows(tmp_path, monkeypatch, trained_run, exported_model):
     """Without variant files their rows say "not given", without librosa (c) is not run; CUDA rows say so."""
-    import export.bench_infer as bi
+    import uwac.export.bench_infer as bi
 
     fp32 = tmp_path / "model.onnx"
     shutil.copy(exported_model, fp32)

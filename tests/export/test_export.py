@@ -7,9 +7,9 @@ import onnx
 import pytest
 import torch
 
-from acoustics.contract import METADATA_KEYS, ModelError, load_session, run_batch
-from acoustics.evaluate import evaluate
-from training.train import load_checkpoint
+from uwac.acoustics.contract import METADATA_KEYS, ModelError, load_session, run_batch
+from uwac.acoustics.evaluate import evaluate
+from uwac.training.train import load_checkpoint
 
 
 def test_contract_and_metadata(exported_model):
@@ -47,8 +47,8 @@ def test_onnx_matches_torch_on_three_lengths_and_batches(exported_model, trained
 
 
 def test_onnx_scores_are_gain_invariant(exported_model, synth_manifest):
-    from acoustics.audio_io import read_span
-    from acoustics.manifest import read_manifest
+    from uwac.acoustics.audio_io import read_span
+    from uwac.acoustics.manifest import read_manifest
 
     session, info = load_session(exported_model)
     rows = read_manifest(synth_manifest)[:4]
@@ -69,7 +69,7 @@ def test_evaluate_writes_reports(exported_model, trained_run, tmp_path):
     assert "snr_ge_0db" in result
     cm = np.asarray(result["all"]["window"]["confusion"])
     assert cm.sum() == result["windows"]
-    from acoustics.manifest import read_manifest
+    from uwac.acoustics.manifest import read_manifest
 
     vessels = {r.recording_id for r in read_manifest(trained_run / "manifest.csv") if r.split == "test" and r.label != "ambient"}
     assert sum(b["n"] for b in result["accuracy_by_snr"]) == len(vessels) > 0
@@ -83,7 +83,7 @@ def test_evaluate_writes_reports(exported_model, trained_run, tmp_path):
 
 
 def test_evaluate_refuses_when_nothing_can_be_scored(exported_model, tmp_path):
-    from acoustics.manifest import Row, write_manifest
+    from uwac.acoustics.manifest import Row, write_manifest
 
     manifest = write_manifest([Row(str(tmp_path / "gone.wav"), 0, 6, "merchant", "tug", "r1", "test")], tmp_path / "m.csv")
     with pytest.raises(ValueError, match="none of 1 span"):
@@ -100,7 +100,7 @@ def test_missing_or_corrupt_model_is_a_clear_error(tmp_path, exported_model):
 
 
 def test_model_card_states_what_the_metadata_says(exported_model, trained_run, tmp_path):
-    from acoustics.model_card import write_card
+    from uwac.acoustics.model_card import write_card
 
     ev = tmp_path / "ev"
     evaluate(model=exported_model, manifest=trained_run / "manifest.csv", out=ev, split="test", progress=False)

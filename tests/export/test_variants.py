@@ -8,8 +8,8 @@ import onnx
 import pytest
 from onnx import TensorProto, numpy_helper
 
-from acoustics.contract import METADATA_KEYS, ModelError, load_session, run_batch
-from export import quality_gate, variants
+from uwac.acoustics.contract import METADATA_KEYS, ModelError, load_session, run_batch
+from uwac.export import quality_gate, variants
 
 ALL = ("fp16", "int8", "fixed")
 
@@ -126,7 +126,7 @@ def test_int8_calibrates_on_train_windows_only(exported_model, trained_run, tmp_
 
 
 def test_calibration_refuses_a_run_without_train_rows(exported_model, trained_run, tmp_path):
-    from acoustics.manifest import read_manifest, write_manifest
+    from uwac.acoustics.manifest import read_manifest, write_manifest
 
     rows = [r for r in read_manifest(trained_run / "manifest.csv") if r.split != "train"]
     write_manifest(rows, tmp_path / "manifest.csv")
@@ -208,7 +208,7 @@ def test_gate_numbers_on_a_known_case():
 
 
 def test_a_rejected_variant_is_refused_unless_allowed(made, gate_data, trained_run, tmp_path):
-    from acoustics.evaluate import evaluate
+    from uwac.acoustics.evaluate import evaluate
 
     reference, _ = made
     path = tmp_path / "model.fp16.onnx"
@@ -255,7 +255,7 @@ def test_variants_are_made_from_the_fp32_file_only(made, trained_run):
 
 
 def test_cli_export_writes_variants(trained_run, tmp_path, capsys):
-    from acoustics.cli import main
+    from uwac.acoustics.cli import main
 
     out = tmp_path / "cli.onnx"
     assert main(["export", str(trained_run), "--out", str(out), "--variants", "int8",

@@ -2,8 +2,8 @@
 
 import json
 
-from acoustics.stream.capacity import bench_stream, render_markdown
-from acoustics.stream.daemon import DEFAULT_MODEL
+from uwac.acoustics.stream.capacity import bench_stream, render_markdown
+from uwac.acoustics.stream.daemon import DEFAULT_MODEL
 
 
 def test_bench_stream_reports_capacity_and_latency(tmp_path):

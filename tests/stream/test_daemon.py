@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from acoustics.stream.daemon import DEFAULT_MODEL, Daemon, StreamConfig, run_stream
-from acoustics.stream.events import read_events
-from acoustics.synth.scene import render_scene
 from tests.stream.polling import wait_for
+from uwac.acoustics.stream.daemon import DEFAULT_MODEL, Daemon, StreamConfig, run_stream
+from uwac.acoustics.stream.events import read_events
+from uwac.acoustics.synth.scene import render_scene
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 16000
@@ -32,14 +32,14 @@ SEED = 103
 @functools.lru_cache(maxsize=1)
 def shipped():
     """The shipped model's ModelInfo: hop counts below follow its window and hop, whatever model is shipped."""
-    from acoustics.contract import load_session
+    from uwac.acoustics.contract import load_session
 
     return load_session(DEFAULT_MODEL)[1]
 
 
 def hops_in(seconds: float) -> int:
     """Hops the shipped model scores in ``seconds`` of audio (its windows on the hop grid)."""
-    from acoustics.evaluate import window_starts
+    from uwac.acoustics.evaluate import window_starts
 
     info = shipped()
     return len(window_starts(int(seconds * info.sample_rate), info))
@@ -76,7 +76,7 @@ def test_warship_pass_gives_one_contact_on_time_and_nothing_in_ambient(scene, tm
 
 
 def _uwac(*args, stdin=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "acoustics", *map(str, args)], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "uwac.acoustics", *map(str, args)], input=stdin, capture_output=True,
                           cwd=ROOT, timeout=timeout)
 
 
@@ -126,7 +126,7 @@ def _wait_for(predicate, timeout=60.0):
 
 
 def _start(folder, out, *extra):
-    return subprocess.Popen([sys.executable, "-m", "acoustics", "stream", "--source", f"dir:{folder}", "--out",
+    return subprocess.Popen([sys.executable, "-m", "uwac.acoustics", "stream", "--source", f"dir:{folder}", "--out",
                              str(out), "--no-http", *extra], cwd=ROOT, stderr=subprocess.PIPE)
 
 
@@ -243,7 +243,7 @@ def test_wrong_channel_choice_is_logged_and_counted(scene, tmp_path):
 
 
 def test_other_sample_rates_are_resampled(scene, tmp_path):
-    from acoustics.audio_io import resample
+    from uwac.acoustics.audio_io import resample
 
     audio, (t0, t1) = scene
     sf.write(tmp_path / "s.wav", resample(audio, RATE, 44100).astype(np.float32), 44100, subtype="FLOAT")
@@ -304,7 +304,7 @@ def test_an_hour_fast_forward_keeps_memory_steady(tmp_path):
 def test_a_gate_rejected_variant_is_refused_unless_allowed(scene, tmp_path):
     import shutil
 
-    from export.quality_gate import read_props, write_variant
+    from uwac.export.quality_gate import read_props, write_variant
 
     audio, _ = scene
     sf.write(tmp_path / "s.wav", audio[: 5 * RATE], RATE, subtype="FLOAT")

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from acoustics.stream.events import EventWriter, read_events, segments
-from acoustics.stream.raven import HEADER, RavenTable, format_table
+from uwac.acoustics.stream.events import EventWriter, read_events, segments
+from uwac.acoustics.stream.raven import HEADER, RavenTable, format_table
 
 
 def event(i: int) -> dict:

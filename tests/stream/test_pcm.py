@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from acoustics.stream.pcm import FORMATS, decode, encode, frame_bytes, parse_format
+from uwac.acoustics.stream.pcm import FORMATS, decode, encode, frame_bytes, parse_format
 
 
 def test_known_integer_values_decode_to_full_scale():

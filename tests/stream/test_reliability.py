@@ -17,17 +17,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from acoustics.contract import ModelError, load_session
-from acoustics.stream.daemon import Daemon, StreamConfig, open_source
-from acoustics.stream.events import read_events
-from acoustics.stream.pcm import encode
-from acoustics.stream.sources import TcpSource, UdpSource
 from tests.stream.polling import wait_for
 from tests.stream.test_sources import Collector
 from tests.toy_models import CLASSES, toy_model
+from uwac.acoustics.contract import ModelError, load_session
+from uwac.acoustics.stream.daemon import Daemon, StreamConfig, open_source
+from uwac.acoustics.stream.events import read_events
+from uwac.acoustics.stream.pcm import encode
+from uwac.acoustics.stream.sources import TcpSource, UdpSource
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 16000
+pytestmark = pytest.mark.reliability  # `pytest -m reliability`: the attack table, fast and loopback only
 
 # Files that onnxruntime loads and that carry every metadata key, but that no daemon can run.
 BAD_METADATA = {
@@ -63,7 +64,7 @@ def test_insane_or_mismatched_metadata_is_one_clear_line_at_start_up(tmp_path, c
     if case != "no ambient class":
         with pytest.raises(ModelError, match="re-export"):
             load_session(model)
-    r = subprocess.run([sys.executable, "-m", "acoustics", "stream", str(model), "--source", "stdin", "--no-http",
+    r = subprocess.run([sys.executable, "-m", "uwac.acoustics", "stream", str(model), "--source", "stdin", "--no-http",
                         "--out", str(tmp_path / "out")], input=b"", capture_output=True, cwd=ROOT, timeout=60)
     err = r.stderr.decode()
     assert r.returncode == 2 and "Traceback" not in err and str(model) in err, err
@@ -169,8 +170,8 @@ def test_one_stray_udp_sequence_number_does_not_shift_later_timestamps():
 
 
 def test_slowloris_cannot_starve_healthz():
-    from acoustics.stream.metrics import Registry
-    from acoustics.stream.service import serve
+    from uwac.acoustics.stream.metrics import Registry
+    from uwac.acoustics.stream.service import serve
 
     svc = serve(Registry(), health=lambda: (True, {}), contacts=list, port=0, deadline_s=1.5)
     slow = [socket.create_connection((svc.host, svc.port)) for _ in range(40)]
@@ -253,7 +254,7 @@ def test_every_source_count_reaches_metrics(tmp_path):
 
 
 def test_realtime_margin_falls_below_one_when_a_live_source_outpaces_scoring(tmp_path):
-    from acoustics.stream.blocks import Block
+    from uwac.acoustics.stream.blocks import Block
 
     daemon = Daemon(StreamConfig(model=toy_model(tmp_path / "m.onnx"), source="udp:127.0.0.1:0", out=tmp_path / "o",
                                  http=None))
@@ -297,7 +298,7 @@ def test_removing_the_out_folder_mid_run_is_a_loud_exit_without_journal_advance(
 
 
 def test_a_stray_unreadable_file_is_quarantined_and_later_recordings_are_read(tmp_path):
-    from acoustics.stream.sources import DirectorySource
+    from uwac.acoustics.stream.sources import DirectorySource
 
     rec = tmp_path / "rec"
     rec.mkdir()
@@ -314,7 +315,7 @@ def test_a_stray_unreadable_file_is_quarantined_and_later_recordings_are_read(tm
 
 
 def test_a_recording_whose_writer_stalls_past_the_settle_time_loses_nothing(tmp_path):
-    from acoustics.stream.sources import DirectorySource
+    from uwac.acoustics.stream.sources import DirectorySource
 
     rec = tmp_path / "rec"
     rec.mkdir()
@@ -336,7 +337,7 @@ def test_a_recording_whose_writer_stalls_past_the_settle_time_loses_nothing(tmp_
 def test_settle_time_and_rate_are_validated_flags(tmp_path):
     model = toy_model(tmp_path / "m.onnx")
     for args in (["--source", "stdin", "--rate", "0"], ["--source", str(tmp_path), "--settle", "-1"]):
-        r = subprocess.run([sys.executable, "-m", "acoustics", "stream", str(model), *args, "--no-http", "--out",
+        r = subprocess.run([sys.executable, "-m", "uwac.acoustics", "stream", str(model), *args, "--no-http", "--out",
                             str(tmp_path / "out")], input=b"", capture_output=True, cwd=ROOT, timeout=60)
         err = r.stderr.decode()
         assert r.returncode == 2 and "Traceback" not in err, err
@@ -355,7 +356,7 @@ def test_out_that_cannot_hold_events_is_one_clear_line(tmp_path, kind):
         out.chmod(0o500)
         if os.access(out, os.W_OK):  # root ignores permissions
             pytest.skip("running as root: a read-only folder is still writable")
-    r = subprocess.run([sys.executable, "-m", "acoustics", "stream", str(model), "--source", "stdin", "--no-http",
+    r = subprocess.run([sys.executable, "-m", "uwac.acoustics", "stream", str(model), "--source", "stdin", "--no-http",
                         "--out", str(out)], input=b"", capture_output=True, cwd=ROOT, timeout=60)
     err = r.stderr.decode()
     assert r.returncode == 2 and "Traceback" not in err and "--out" in err, err
@@ -400,6 +401,9 @@ def test_restart_after_sigkill_leaves_no_orphan_events_and_every_raven_row(tmp_p
     _recordings(tmp_path / "rec", np.concatenate([quiet, loud, quiet, loud, quiet]).astype(np.float32))
     cfg = StreamConfig(model=toy_model(tmp_path / "m.onnx", hop_s=1.0), source=f"dir:{tmp_path / 'rec'}",
                        out=tmp_path / "out", http=None, follow=False)
+    assert Daemon(dataclasses.replace(cfg, out=tmp_path / "whole")).run() == 0  # the uninterrupted run
+    whole = [e for e in read_events(tmp_path / "whole") if e["type"] == "contact_end"]
+    assert len(whole) == 2
     first = Daemon(cfg)
 
     def stop(daemon, ev):  # the worst moment: the journal's last commit is long before the last event
@@ -421,6 +425,13 @@ def test_restart_after_sigkill_leaves_no_orphan_events_and_every_raven_row(tmp_p
     assert started == set(ends) and len(ends) == len(set(ends))
     rows = (tmp_path / "out" / "contacts.selections.txt").read_text().splitlines()[1:]
     assert sorted(r.split("\t")[10] for r in rows) == sorted(ends)
+    # nothing lost against the uninterrupted run: each of its contacts is covered, same class, by the restarted
+    # run's contacts (a contact cut by the kill is ended with reason restart and picked up again)
+    got = [e for e in events if e["type"] == "contact_end"]
+    for c in whole:
+        cover = [g for g in got if g["class"] == c["class"] and g["start_s"] < c["end_s"] and g["end_s"] > c["start_s"]]
+        assert cover and min(g["start_s"] for g in cover) <= c["start_s"] + 1.0, (c, got)
+        assert max(g["end_s"] for g in cover) >= c["end_s"] - 1.0, (c, got)
 
 
 # ------------------------------------------------------------------------------- baseline files (defect 10)
@@ -438,7 +449,7 @@ class _Evil:
 def test_a_crafted_baseline_file_runs_nothing(tmp_path, name):
     import pickle
 
-    from acoustics.baseline_file import load_baseline
+    from uwac.acoustics.baseline_file import load_baseline
 
     marker = tmp_path / "owned"
     (tmp_path / name).write_bytes(pickle.dumps({"model": _Evil(str(marker))}))
@@ -452,7 +463,7 @@ def test_baseline_round_trip_and_foreign_types_refused(tmp_path):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.neighbors import KNeighborsClassifier
 
-    from acoustics.baseline_file import load_baseline, save_baseline
+    from uwac.acoustics.baseline_file import load_baseline, save_baseline
 
     x, y = np.random.default_rng(0).random((80, 3)), np.arange(80) % 2
     model = HistGradientBoostingClassifier(max_iter=5).fit(x, y)
@@ -463,3 +474,57 @@ def test_baseline_round_trip_and_foreign_types_refused(tmp_path):
     assert sio.get_untrusted_types(file=tmp_path / "k.skops")  # KD-tree types: not what a baseline holds
     with pytest.raises(ValueError, match="never has"):
         load_baseline(tmp_path / "k.skops")
+
+
+# ------------------------------------------------------------------------------------------ fuzzing (bounded)
+
+
+def test_udp_and_tcp_fuzz_neither_crash_nor_hang_and_every_bad_input_is_counted(tmp_path):
+    rng = np.random.default_rng(9)
+    model = toy_model(tmp_path / "m.onnx", hop_s=1.0)
+    udp = Daemon(StreamConfig(model=model, source="udp:127.0.0.1:0", out=tmp_path / "u", http=None))
+    tcp = Daemon(StreamConfig(model=model, source="tcp-listen:127.0.0.1:0", out=tmp_path / "t", http=None,
+                              fmt="f32le"))
+    runners = [threading.Thread(target=d.run, daemon=True) for d in (udp, tcp)]
+    for r in runners:
+        r.start()
+    sent_bad = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+        for i in range(1500):
+            kind = rng.integers(4)
+            if kind == 0:  # a good packet
+                tx.sendto(udp_packet(i, rng.uniform(-0.1, 0.1, (160, 1))), udp.source.address)
+            elif kind == 1:  # too short or an odd number of bytes: malformed
+                tx.sendto(rng.bytes(int(rng.choice([0, 1, 2, 3, 5, 7, 163]))), udp.source.address)
+                sent_bad += 1
+            elif kind == 2:  # random sequence numbers
+                tx.sendto(int(rng.integers(0, 2**32)).to_bytes(4, "big") + rng.bytes(320), udp.source.address)
+            else:  # NaN and Inf samples
+                tx.sendto(udp_packet(i, np.full((160, 1), 0.0)) [:4] + rng.bytes(320), udp.source.address)
+    for _ in range(20):
+        with socket.create_connection(tcp.source.address) as c:
+            c.sendall(rng.bytes(int(rng.integers(1, 40_000))))
+    assert wait_for(lambda: udp.source.counters["datagrams"] >= 1400, 20.0)
+    assert wait_for(lambda: tcp.source.counters["disconnects"] >= 20, 20.0)
+    for d, r in zip((udp, tcp), runners, strict=True):
+        d.request_stop()
+        r.join(timeout=15)
+        assert not r.is_alive(), "the daemon hung"
+        assert d.source_error is None
+    assert udp.source.counters["malformed"] >= sent_bad - 50  # a few may be lost by the kernel, none uncounted
+    text = udp.metrics.registry.render()
+    assert f"uwac_input_malformed_total {udp.source.counters['malformed']}" in text
+
+
+def test_a_channel_mismatch_is_one_log_line_not_one_per_second(tmp_path, caplog):
+    import logging
+
+    model = toy_model(tmp_path / "m.onnx")
+    sf.write(tmp_path / "s.wav", np.zeros((30 * RATE, 1)), RATE, subtype="FLOAT")
+    daemon = Daemon(StreamConfig(model=model, source=str(tmp_path / "s.wav"), out=tmp_path / "o", http=None,
+                                 channels=(2,)))
+    with caplog.at_level(logging.ERROR, logger="uwac.acoustics.stream.daemon"):
+        assert daemon.run() == 0
+    lines = [r for r in caplog.records if "channel" in r.getMessage()]
+    assert len(lines) == 1, [r.getMessage() for r in lines]  # 30 blocks refused, counted, logged once
+    assert "uwac_input_malformed_total 30" in daemon.metrics.registry.render()

@@ -6,9 +6,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from acoustics.contract import load_session, run_batch
-from acoustics.stream.blocks import Block
-from acoustics.stream.scorer import Scorer, StreamFormatError
+from uwac.acoustics.contract import load_session, run_batch
+from uwac.acoustics.stream.blocks import Block
+from uwac.acoustics.stream.scorer import Scorer, StreamFormatError
 
 
 def blocks_of(audio, sizes, rate, start=0):
@@ -66,7 +66,7 @@ def test_chosen_channels_are_batched_into_one_call(model):
 
 def test_other_rates_are_resampled_to_the_model_rate(model):
     session, info = model
-    from acoustics.audio_io import resample
+    from uwac.acoustics.audio_io import resample
 
     audio32 = signal(2 * (info.window_samples + 2 * info.hop_samples), 1, seed=2)
     audio32 = resample(audio32[:, 0], 16000, 32000)[:, None].astype(np.float32)  # a 32 kHz band-limited signal

@@ -9,9 +9,9 @@ import urllib.request
 
 import pytest
 
-from acoustics.stream import metrics as M
-from acoustics.stream.metrics import Registry, stream_metrics
-from acoustics.stream.service import HealthCheck, is_loopback, serve
+from uwac.acoustics.stream import metrics as M
+from uwac.acoustics.stream.metrics import Registry, stream_metrics
+from uwac.acoustics.stream.service import HealthCheck, is_loopback, serve
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (\S+)$')
 

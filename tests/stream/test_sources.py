@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from acoustics.stream.journal import Journal, JournalError
-from acoustics.stream.pcm import encode
-from acoustics.stream.sources import (
+from tests.stream.polling import wait_for
+from uwac.acoustics.stream.journal import Journal, JournalError
+from uwac.acoustics.stream.pcm import encode
+from uwac.acoustics.stream.sources import (
     DirectorySource,
     FileSource,
     SequenceTracker,
@@ -24,7 +25,6 @@ from acoustics.stream.sources import (
     UdpSource,
     parse_start_utc,
 )
-from tests.stream.polling import wait_for
 
 SR = 16000
 T0 = "20240101T000000"
@@ -131,11 +131,12 @@ def test_corrupt_file_is_skipped_with_a_counter_and_a_log_line(tmp_path, caplog)
     c = wav(tmp_path / "c.flac", 0.5, seed=2)
     d = wav(tmp_path / "d.wav", 0.25, sr=8000, channels=1, seed=3)  # another rate and channel count
     src = DirectorySource(tmp_path, follow=False, block_seconds=0.1)
-    with caplog.at_level(logging.WARNING, logger="acoustics.stream.sources"):
+    with caplog.at_level(logging.WARNING, logger="uwac.acoustics.stream.sources"):
         blocks = list(src)
     check_positions(blocks)
-    assert src.counters["files_failed"] == 2 and src.counters["files_done"] == 3
+    assert src.counters["files_quarantined"] == 2 and src.counters["files_done"] == 3
     assert "b.wav" in caplog.text and "b2.wav" in caplog.text and "corrupt" in caplog.text
+    assert sorted(p.name for p in (tmp_path / ".quarantine").iterdir()) == ["b.wav", "b2.wav"]
     np.testing.assert_array_equal(np.concatenate([b.samples for b in blocks if b.channels == 2]),
                                   np.concatenate([a, c]))
     tail = [b for b in blocks if b.origin == "d.wav"]
@@ -372,7 +373,7 @@ def test_udp_counts_lost_late_duplicate_and_malformed_packets(caplog):
     col = Collector(src)
     rng = np.random.default_rng(5)
     pkts = {s: rng.uniform(-1, 1, (100, 1)) for s in range(6)}
-    with caplog.at_level(logging.WARNING, logger="acoustics.stream.sources"), \
+    with caplog.at_level(logging.WARNING, logger="uwac.acoustics.stream.sources"), \
             socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
         for item in [0, 1, b"\x00\x00", 3, 2, 3, b"\x00\x00\x00\x05\x01\x02\x03", 5]:
             tx.sendto(packet(item, pkts[item]) if isinstance(item, int) else item, src.address)

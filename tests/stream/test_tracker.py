@@ -5,7 +5,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from acoustics.stream.tracker import Tracker, TrackerConfig, iso_utc
+from uwac.acoustics.stream.tracker import Tracker, TrackerConfig, iso_utc
 
 CLASSES = ("ambient", "merchant", "warship", "drone")
 WINDOW, HOP = 3.0, 1.0

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from training.augment import (
+from uwac.training.augment import (
     apply_gain,
     augment_window,
     input_length,
@@ -12,7 +12,7 @@ from training.augment import (
     spec_augment,
     speed_perturb,
 )
-from training.config import AugmentConfig
+from uwac.training.config import AugmentConfig
 
 SR = 16000
 

@@ -6,9 +6,9 @@ import numpy as np
 import torch
 from scipy.special import softmax
 
-from acoustics.contract import load_session, run_batch
-from acoustics.metrics import reliability
-from training.calibration import calibrate, fit_temperature, unknown_threshold
+from uwac.acoustics.contract import load_session, run_batch
+from uwac.acoustics.metrics import reliability
+from uwac.training.calibration import calibrate, fit_temperature, unknown_threshold
 
 
 def sampled(true_t: float, n=20000, seed=0):

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from acoustics.frontend import FrontendConfig, physics_features
-from acoustics.frontend.lofar_gram import lofar_freqs
-from training.config import ModelConfig, TrainConfig, min_window_samples
-from training.frontend import PhysicsFrontend
-from training.frontend.dft import BandPowerDFT, StridedFIR
-from training.models import build_classifier
-from training.models.ear import HarmonicStem, f0_grid
+from uwac.acoustics.frontend import FrontendConfig, physics_features
+from uwac.acoustics.frontend.lofar_gram import lofar_freqs
+from uwac.training.config import ModelConfig, TrainConfig, min_window_samples
+from uwac.training.frontend import PhysicsFrontend
+from uwac.training.frontend.dft import BandPowerDFT, StridedFIR
+from uwac.training.models import build_classifier
+from uwac.training.models.ear import HarmonicStem, f0_grid
 
 CFG = FrontendConfig(branches=("mel", "lofar", "demon"), mel_norm="band", n_fft=256, hop_length=256, n_mels=32,
                      fmin=150.0, fmax=8000.0).validate()
@@ -105,8 +105,8 @@ def test_ear_takes_any_length_of_at_least_one_frame_and_carries_physics_heads():
 def test_ear_exports_as_plain_ops_with_parity(tmp_path):
     import onnx
 
-    from acoustics.contract import load_session, run_batch
-    from export.onnx_export import export_onnx, metadata_props
+    from uwac.acoustics.contract import load_session, run_batch
+    from uwac.export.onnx_export import export_onnx, metadata_props
 
     torch.manual_seed(0)
     cfg = TrainConfig(frontend=CFG, model=EAR)
@@ -135,10 +135,10 @@ def test_ear_exports_as_plain_ops_with_parity(tmp_path):
 
 
 def test_export_run_writes_the_physics_output_with_its_fields(tmp_path):
-    from acoustics.contract import load_session, physics_estimates, run_batch
-    from export.onnx_export import export_run
-    from training.config import config_to_dict
-    from training.models.classifier import PHYSICS_FIELDS
+    from uwac.acoustics.contract import load_session, physics_estimates, run_batch
+    from uwac.export.onnx_export import export_run
+    from uwac.training.config import config_to_dict
+    from uwac.training.models.classifier import PHYSICS_FIELDS
 
     torch.manual_seed(0)
     cfg = TrainConfig(frontend=CFG, model=EAR)

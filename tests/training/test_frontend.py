@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from acoustics.features import FrontendConfig, features, mel_power
-from training.config import ModelConfig
-from training.frontend import LogMelFrontend
-from training.models import build_classifier
+from uwac.acoustics.features import FrontendConfig, features, mel_power
+from uwac.training.config import ModelConfig
+from uwac.training.frontend import LogMelFrontend
+from uwac.training.models import build_classifier
 
 CFG = FrontendConfig()
 
@@ -69,9 +69,9 @@ def test_frontend_uses_no_stft_or_complex(monkeypatch):
 
 @pytest.mark.parametrize("gain", [0.01, 100.0])
 def test_classifier_scores_are_gain_invariant(gain, trained_run, synth_manifest):
-    from acoustics.audio_io import read_span
-    from acoustics.manifest import read_manifest
-    from training.train import load_checkpoint
+    from uwac.acoustics.audio_io import read_span
+    from uwac.acoustics.manifest import read_manifest
+    from uwac.training.train import load_checkpoint
 
     model, cfg, _ = load_checkpoint(trained_run)
     x = torch.from_numpy(np.stack([read_span(r.path, start_s=1.0, end_s=1.0 + cfg.data.window_seconds)[0]

@@ -5,12 +5,12 @@ import logging
 
 import pytest
 
-from acoustics.manifest import assign_splits, read_manifest, write_manifest
 from tests.conftest import CNN_CONFIG, tiny_config
-from training import train as train_module
-from training.config import config_from_dict, load_config
-from training.data import describe_hold_out, hold_out_fine
-from training.train import bank_rows, prepare_splits, train
+from uwac.acoustics.manifest import assign_splits, read_manifest, write_manifest
+from uwac.training import train as train_module
+from uwac.training.config import config_from_dict, load_config
+from uwac.training.data import describe_hold_out, hold_out_fine
+from uwac.training.train import bank_rows, prepare_splits, train
 
 
 def split_rows(manifest):
@@ -90,15 +90,15 @@ def test_training_never_sees_held_out_types(tmp_path, synth_manifest, monkeypatc
     rows, _ = prepare_splits(synth_manifest, cfg)
     assert {r.recording_id for r in rows} == {r.recording_id for r in written}
 
-    from acoustics.contract import load_session
-    from acoustics.openset import held_out_fine_labels
-    from export.onnx_export import export_run
+    from uwac.acoustics.contract import load_session
+    from uwac.acoustics.openset import held_out_fine_labels
+    from uwac.export.onnx_export import export_run
 
     export_run(tmp_path / "run", tmp_path / "model.onnx")
     _, info = load_session(tmp_path / "model.onnx")
     assert held_out_fine_labels(info) == ["aerial"]
 
-    from acoustics.evaluate import evaluate
+    from uwac.acoustics.evaluate import evaluate
 
     result = evaluate(model=tmp_path / "model.onnx", manifest=tmp_path / "run" / "manifest.csv",
                       out=tmp_path / "eval", progress=False)  # its test split still holds the aerial rows
@@ -111,7 +111,7 @@ def test_training_never_sees_held_out_types(tmp_path, synth_manifest, monkeypatc
 
 
 def test_cli_flag_sets_the_config(tmp_path, monkeypatch):
-    from acoustics import cli
+    from uwac.acoustics import cli
 
     got = {}
 

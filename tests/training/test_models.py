@@ -5,10 +5,10 @@ import pytest
 import torch
 from torch import nn
 
-from acoustics.features import FrontendConfig
-from training.complexity import count_macs, count_parameters, describe
-from training.config import ModelConfig, TrainConfig
-from training.models import Classifier, build_classifier, build_net
+from uwac.acoustics.features import FrontendConfig
+from uwac.training.complexity import count_macs, count_parameters, describe
+from uwac.training.config import ModelConfig, TrainConfig
+from uwac.training.models import Classifier, build_classifier, build_net
 
 CFG = FrontendConfig()
 WINDOW = 48_000            # 3 s at 16 kHz
@@ -59,8 +59,8 @@ def test_explicit_widths_override_size_and_unknown_family_is_refused():
 
 @pytest.mark.parametrize("key", ["transformer", "cnn-small"])
 def test_exports_under_the_contract_with_parity(key, tmp_path):
-    from acoustics.contract import load_session, run_batch
-    from export.onnx_export import export_onnx, metadata_props
+    from uwac.acoustics.contract import load_session, run_batch
+    from uwac.export.onnx_export import export_onnx, metadata_props
 
     cfg = TrainConfig()
     cfg.model = FAMILIES[key][0]

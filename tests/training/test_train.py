@@ -6,10 +6,10 @@ import pytest
 import torch
 import yaml
 
-from acoustics.manifest import ManifestError, read_manifest, write_manifest
 from tests.conftest import CNN_CONFIG, tiny_config
-from training.config import load_config
-from training.train import train
+from uwac.acoustics.manifest import ManifestError, read_manifest, write_manifest
+from uwac.training.config import load_config
+from uwac.training.train import train
 
 
 def test_run_outputs(trained_run):

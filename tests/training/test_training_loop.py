@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from acoustics.manifest import read_manifest, write_manifest
 from tests.conftest import ROOT, tiny_config
-from training.config import save_config
-from training.data import epoch_windows, load_split
-from training.distributed import weights_digest
-from training.models import build_classifier
-from training.train import bank_rows, prepare_splits, train
+from uwac.acoustics.manifest import read_manifest, write_manifest
+from uwac.training.config import save_config
+from uwac.training.data import epoch_windows, load_split
+from uwac.training.distributed import weights_digest
+from uwac.training.models import build_classifier
+from uwac.training.train import bank_rows, prepare_splits, train
 
 
 def small_config(epochs=3, **changes):
@@ -41,7 +41,7 @@ def same(a: dict, b: dict) -> bool:
 
 
 def uwac(*args, env=None, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "acoustics", *args], cwd=ROOT, env={**os.environ, **(env or {})},
+    return subprocess.Popen([sys.executable, "-m", "uwac.acoustics", *args], cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
 
 
@@ -86,7 +86,7 @@ def test_torchrun_two_gloo_processes_keep_identical_weights(tmp_path, synth_mani
     config = save_config(cfg, tmp_path / "cfg.yaml")
     run = tmp_path / "ddp"
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           "-m", "acoustics", "train", "--config", str(config), "--manifest", str(synth_manifest),
+                           "-m", "uwac.acoustics", "train", "--config", str(config), "--manifest", str(synth_manifest),
                            "--out", str(run), "--device", "cpu"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())
@@ -172,7 +172,7 @@ def test_tensorboard_and_report(trained_run):
 
 
 def test_bench_train_measures_compute_and_loader(synth_manifest, tmp_path):
-    from training.throughput import bench_train, render_markdown
+    from uwac.training.throughput import bench_train, render_markdown
 
     cfg = small_config(1)
     cfg.optim.batch_size = 8

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from acoustics.frontend.config import FrontendConfig
-from training.frontend.dft import BandPowerDFT, dft_split, frame_rows
-from training.frontend.mel import LogMelFrontend, dft_kernels, factored_tables
-from training.frontend.physics import PhysicsFrontend
+from uwac.acoustics.frontend.config import FrontendConfig
+from uwac.training.frontend.dft import BandPowerDFT, dft_split, frame_rows
+from uwac.training.frontend.mel import LogMelFrontend, dft_kernels, factored_tables
+from uwac.training.frontend.physics import PhysicsFrontend
 
 __all__ = ["BandPowerDFT", "LogMelFrontend", "PhysicsFrontend", "build_frontend", "dft_kernels", "dft_split",
            "factored_tables", "frame_rows"]

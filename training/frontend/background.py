@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from acoustics.frontend.config import SILENCE_POWER
-from acoustics.frontend.filters import split_window_kernel
+from uwac.acoustics.frontend.config import SILENCE_POWER
+from uwac.acoustics.frontend.filters import split_window_kernel
 
 
 class ExcessOverBackground(nn.Module):

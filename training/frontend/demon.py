@@ -11,11 +11,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from acoustics.frontend.config import FrontendConfig
-from acoustics.frontend.demon_gram import carrier_taps, demon_bins, envelope_taps
-from acoustics.frontend.filters import hann_window
-from training.frontend.background import ExcessOverBackground
-from training.frontend.dft import BandPowerDFT, StridedFIR, frame_rows
+from uwac.acoustics.frontend.config import FrontendConfig
+from uwac.acoustics.frontend.demon_gram import carrier_taps, demon_bins, envelope_taps
+from uwac.acoustics.frontend.filters import hann_window
+from uwac.training.frontend.background import ExcessOverBackground
+from uwac.training.frontend.dft import BandPowerDFT, StridedFIR, frame_rows
 
 
 class DemonBranch(nn.Module):

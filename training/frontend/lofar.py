@@ -9,11 +9,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from acoustics.frontend.config import FrontendConfig
-from acoustics.frontend.filters import hann_window
-from acoustics.frontend.lofar_gram import decimation_taps, lofar_bins
-from training.frontend.background import ExcessOverBackground
-from training.frontend.dft import BandPowerDFT, StridedFIR, frame_rows
+from uwac.acoustics.frontend.config import FrontendConfig
+from uwac.acoustics.frontend.filters import hann_window
+from uwac.acoustics.frontend.lofar_gram import decimation_taps, lofar_bins
+from uwac.training.frontend.background import ExcessOverBackground
+from uwac.training.frontend.dft import BandPowerDFT, StridedFIR, frame_rows
 
 
 class LofarBranch(nn.Module):

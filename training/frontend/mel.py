@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from acoustics.features import FrontendConfig, hann_window, mel_filterbank
-from acoustics.frontend.config import SILENCE_POWER
-from training.frontend.dft import dft_split, frame_rows
+from uwac.acoustics.features import FrontendConfig, hann_window, mel_filterbank
+from uwac.acoustics.frontend.config import SILENCE_POWER
+from uwac.training.frontend.dft import dft_split, frame_rows
 
 
 def dft_kernels(cfg: FrontendConfig) -> np.ndarray:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from acoustics.frontend.config import FrontendConfig
-from training.frontend.demon import DemonBranch
-from training.frontend.lofar import LofarBranch
-from training.frontend.mel import LogMelFrontend
+from uwac.acoustics.frontend.config import FrontendConfig
+from uwac.training.frontend.demon import DemonBranch
+from uwac.training.frontend.lofar import LofarBranch
+from uwac.training.frontend.mel import LogMelFrontend
 
 
 class PhysicsFrontend(nn.Module):

@@ -1,5 +1,5 @@
 """Model families. ``build_model`` turns a ``ModelConfig`` into a network over the front-end's output."""
 
-from training.models.classifier import Classifier, build_classifier, build_net
+from uwac.training.models.classifier import Classifier, build_classifier, build_net
 
 __all__ = ["Classifier", "build_classifier", "build_net"]

@@ -10,15 +10,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from acoustics.features import FrontendConfig
-from acoustics.frontend.demon_gram import demon_freqs
-from acoustics.frontend.lofar_gram import lofar_freqs
-from acoustics.physics_targets import BLADE_COUNTS, HEADS, shaft_bin_centres_hz
-from training.config import ModelConfig
-from training.frontend import build_frontend
-from training.models.cnn import CompactCNN, cnn_widths
-from training.models.ear import PhysicsEar
-from training.models.transformer import PatchTransformer
+from uwac.acoustics.features import FrontendConfig
+from uwac.acoustics.frontend.demon_gram import demon_freqs
+from uwac.acoustics.frontend.lofar_gram import lofar_freqs
+from uwac.acoustics.physics_targets import BLADE_COUNTS, HEADS, shaft_bin_centres_hz
+from uwac.training.config import ModelConfig
+from uwac.training.frontend import build_frontend
+from uwac.training.models.cnn import CompactCNN, cnn_widths
+from uwac.training.models.ear import PhysicsEar
+from uwac.training.models.transformer import PatchTransformer
 
 FAMILIES = ("cnn", "transformer", "ear")
 

@@ -26,9 +26,9 @@ Layout: ``base.py`` (:class:`Source`, :class:`SourceError`, :data:`POLL_S`, the 
 (:class:`StdinSource`, :class:`TcpSource`, :class:`UdpSource`, :class:`SequenceTracker`).
 """
 
-from acoustics.stream.sources.base import POLL_S, Source, SourceError
-from acoustics.stream.sources.files import DirectorySource, FileSource, parse_start_utc
-from acoustics.stream.sources.raw import SequenceTracker, StdinSource, TcpSource, UdpSource
+from uwac.acoustics.stream.sources.base import POLL_S, Source, SourceError
+from uwac.acoustics.stream.sources.files import DirectorySource, FileSource, parse_start_utc
+from uwac.acoustics.stream.sources.raw import SequenceTracker, StdinSource, TcpSource, UdpSource
 
 __all__ = [
     "POLL_S",

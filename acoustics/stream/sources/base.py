@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from acoustics.stream.blocks import Block
-from acoustics.stream.pcm import decode, frame_bytes, parse_format
+from uwac.acoustics.stream.blocks import Block
+from uwac.acoustics.stream.pcm import decode, frame_bytes, parse_format
 
-log = logging.getLogger(__package__)  # "acoustics.stream.sources": one logger for every source module
+log = logging.getLogger(__package__)  # "uwac.acoustics.stream.sources": one logger for every source module
 
 POLL_S = 0.25  # the longest any source waits on a pipe, socket or directory poll before checking close()
 

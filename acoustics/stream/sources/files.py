@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from acoustics.stream.blocks import Block
-from acoustics.stream.journal import Journal
-from acoustics.stream.pcm import replace_nonfinite
-from acoustics.stream.sources.base import Source, SourceError, log
+from uwac.acoustics.stream.blocks import Block
+from uwac.acoustics.stream.journal import Journal
+from uwac.acoustics.stream.pcm import replace_nonfinite
+from uwac.acoustics.stream.sources.base import Source, SourceError, log
 
 _MAX_SEGMENTS = 10_000  # files remembered for commit(): a bound, should a consumer never commit
 

@@ -14,9 +14,9 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 
-from acoustics.stream.blocks import Block
-from acoustics.stream.pcm import decode, frame_bytes, parse_format
-from acoustics.stream.sources.base import POLL_S, Source, SourceError, _Pcm, log
+from uwac.acoustics.stream.blocks import Block
+from uwac.acoustics.stream.pcm import decode, frame_bytes, parse_format
+from uwac.acoustics.stream.sources.base import POLL_S, Source, SourceError, _Pcm, log
 
 _SEQ_MOD = 2 ** 32
 
