@@ -76,7 +76,7 @@ def test_training_never_sees_held_out_types(tmp_path, synth_manifest, monkeypatc
 
     monkeypatch.setattr(train_module, "load_split", spy_load)
     monkeypatch.setattr(train_module, "calibrate", spy_calibrate)
-    with caplog.at_level(logging.INFO, logger="training.train"):
+    with caplog.at_level(logging.INFO, logger="uwac.training.train"):
         metrics = train(cfg=cfg, manifest=synth_manifest, out=tmp_path / "run", progress=False)
     assert "open-set hold-out (data.exclude_fine_labels): aerial" in caplog.text
     assert not any(r.fine_label == "aerial" for d in ("train", "val", "ambient bank") for r in seen[d])
