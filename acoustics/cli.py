@@ -95,7 +95,7 @@ def cmd_bench(args) -> None:
         from uwac.training.throughput import bench_train
         from uwac.training.throughput import render_markdown as train_markdown
 
-        cfg = load_config(args.config)
+        cfg = load_config(args.config, args.set)
         for value, section, name in ((args.device, cfg, "device"), (args.workers, cfg.data, "workers"),
                                      (args.amp, cfg.optim, "amp"), (args.batch_size, cfg.optim, "batch_size")):
             if value is not None:
@@ -374,6 +374,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--manifest", required=True, type=Path)
     t.add_argument("--out", required=True, type=Path, help="run folder")
     t.add_argument("--epochs", type=int, default=None, help="override optim.epochs")
+    t.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override any recipe setting (repeatable; values parse as YAML), e.g. "
+                        "--set data.window_seconds=9 --set data.window_labels=ambient; the run's config.yaml "
+                        "records the result")
     t.add_argument("--allow-leaky-splits", action="store_true",
                    help="train even if splits share a recording_id (the result is marked leaky)")
     t.add_argument("--resume", action="store_true",

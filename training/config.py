@@ -207,13 +207,52 @@ def config_from_dict(data: dict) -> TrainConfig:
     return _build(TrainConfig, data or {}, "").validate()
 
 
-def load_config(path: str | Path) -> TrainConfig:
-    """Load a YAML training config; missing settings take the dataclass defaults."""
-    path = Path(path)
+def _merge(base: dict, over: dict) -> dict:
+    """``over`` laid on ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_recipe(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """A YAML recipe with its ``extends:`` chain resolved (the base file is named relative to this one)."""
     if not path.is_file():
         raise FileNotFoundError(f"config {path} not found; the shipped configs are in training/configs/")
+    if path.resolve() in seen:
+        raise ValueError(f"{path}: extends itself through {' -> '.join(p.name for p in seen)}")
     with path.open() as fh:
-        data = yaml.safe_load(fh)
+        data = yaml.safe_load(fh) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a recipe is a YAML mapping of settings")
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    return _merge(_read_recipe(path.parent / str(base), (*seen, path.resolve())), data)
+
+
+def apply_overrides(data: dict, overrides: list[str] | None) -> dict:
+    """``["data.window_seconds=9", "optim.epochs=4"]`` laid on a recipe's mapping; values parse as YAML."""
+    for item in overrides or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. data.window_seconds=9")
+        node = data
+        *parents, leaf = key.strip().split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"--set {item!r}: {part} is not a section")
+        node[leaf] = yaml.safe_load(value)
+    return data
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
+    """Load a YAML training config; ``extends: base.yaml`` inherits another recipe (this file states only what
+    differs), ``overrides`` (``section.key=value``, as ``uwac train --set``) come last; missing settings take the
+    dataclass defaults."""
+    path = Path(path)
+    data = apply_overrides(_read_recipe(path), overrides)
     try:
         return config_from_dict(data)
     except (TypeError, ValueError) as exc:

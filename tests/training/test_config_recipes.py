@@ -1,0 +1,30 @@
+"""Recipes inherit (``extends:``) and take ``--set`` overrides; the shipped ones state only what differs."""
+
+from pathlib import Path
+
+import pytest
+
+from uwac.training.config import config_to_dict, load_config
+
+CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
+
+
+def test_extends_and_overrides(tmp_path):
+    (tmp_path / "base.yaml").write_text("name: base\nseed: 1\ndata:\n  window_seconds: 6.0\n  split_seed: 3\n")
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\nname: child\ndata:\n  window_seconds: 9.0\n")
+    cfg = load_config(tmp_path / "child.yaml", ["optim.epochs=3", "data.window_labels=ambient"])
+    assert (cfg.name, cfg.seed, cfg.data.window_seconds, cfg.data.split_seed) == ("child", 1, 9.0, 3)
+    assert cfg.optim.epochs == 3 and cfg.data.window_labels == "ambient"
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        load_config(tmp_path / "child.yaml", ["epochs"])
+    (tmp_path / "loop.yaml").write_text("extends: loop.yaml\n")
+    with pytest.raises(ValueError, match="extends itself"):
+        load_config(tmp_path / "loop.yaml")
+
+
+def test_shipped_recipes_differ_from_the_ear_only_in_name_and_seeds():
+    ear = config_to_dict(load_config(CONFIGS / "ear.yaml"))
+    for name in ("default", "demo"):
+        cfg = config_to_dict(load_config(CONFIGS / f"{name}.yaml"))
+        diff = {k for k in ear if ear[k] != cfg[k]} | {f"data.{k}" for k in ear["data"] if ear["data"][k] != cfg["data"][k]}
+        assert diff <= {"name", "seed", "data", "data.split_seed"}, diff
