@@ -64,14 +64,6 @@ def loss_gain(tl_db) -> np.ndarray:
     return 10.0 ** (-np.asarray(tl_db, dtype=float) / 20.0)
 
 
-def propagate(signal: np.ndarray, sample_rate: int, range_m: float, depth_m: float, **water) -> np.ndarray:
-    """Apply TL to a time signal [µPa @ 1 m] as a zero-phase FFT-domain filter; returns µPa at range_m."""
-    n = len(signal)
-    f = np.fft.rfftfreq(n, 1.0 / sample_rate)
-    spec = num.rfft(signal) * loss_gain(transmission_loss_db(f, range_m, depth_m, **water))
-    return num.irfft(spec, n)
-
-
 # --- Along-track propagation: Lloyd's mirror, mode-averaged cylindrical term, Doppler, time-varying filter ---
 
 SEA_STATE_WAVE_RMS_M = (0.0, 0.0125, 0.075, 0.22, 0.47, 0.81, 1.25)  # rms surface elevation σ = Hs/4 per sea

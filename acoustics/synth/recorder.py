@@ -276,19 +276,6 @@ def pcm_for_soundfile(codes: np.ndarray, bit_depth: int) -> np.ndarray:
     raise ValueError(f"bit depth must be 16 or 24, got {bit_depth}")
 
 
-def digitise(p_upa: np.ndarray, *, clip_level_db: float, bit_depth: int) -> tuple[np.ndarray, dict]:
-    """Band-limited pressure [µPa] -> integer codes, plus stats (clipped fraction, peak before clipping [dBFS]).
-
-    The bare ADC, without the chain of :func:`record`. The caller applies :func:`anti_alias_gain` beforehand
-    (the analogue filter sits before the ADC).
-    """
-    x = to_full_scale(p_upa, clip_level_db)
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    clipped = float(np.mean(np.abs(x) >= 1.0)) if x.size else 0.0
-    codes = quantise(np.clip(x, -1.0, 1.0), bit_depth)
-    return codes, {"clipped_fraction": clipped, "peak_dbfs": round(20.0 * np.log10(max(peak, 1e-12)), 3)}
-
-
 def adc(x: np.ndarray, *, dc_offset: float, bits: int) -> tuple[np.ndarray, dict]:
     """Full scale (float32) -> the ADC's output: plus ``dc_offset``, hard clipped at ±1, quantised to ``bits``;
     float32, plus stats (clipped fraction, peak before clipping [dBFS])."""
