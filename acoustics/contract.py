@@ -210,6 +210,18 @@ def run_batch(session, audio: np.ndarray) -> dict[str, np.ndarray]:
     return dict(zip(names, session.run(names, {INPUT: audio}), strict=True))
 
 
+def short_clip_window(audio: np.ndarray, info: ModelInfo) -> np.ndarray | None:
+    """The one window a span shorter than the model's window is scored as: the span repeated up to one full window,
+    the length the model was trained on (a stationary sound keeps its spectrum and its lines; zero padding would add
+    a level step). Measured on renders with the ear (6-s windows): 5-s crops of ambient scored as they are (the
+    graph takes inputs down to ``uwac.min_seconds``) were called a vessel 19.5 % of the time, tiled to 6 s 4.9 %, with
+    vessels kept (macro-F1 0.81 → 0.88; ``python bench/short_clips.py``). None for an empty span."""
+    n = audio.shape[0]
+    if n == 0:
+        return None
+    return np.resize(audio, info.window_samples)
+
+
 def physics_estimates(info: ModelInfo, physics: np.ndarray) -> list[dict[str, float]]:
     """One ``{field: value}`` per row of a model's ``physics`` output (fields from ``uwac.physics``)."""
     fields = info.physics.get("fields", [])

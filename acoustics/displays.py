@@ -218,10 +218,11 @@ def score_timeline(audio: np.ndarray, sample_rate: int, *, model, hop_s: float |
 
     ``model``: an .onnx path or a (session, ModelInfo) pair; audio at another rate is resampled to the
     model's. ``hop_s`` [s]: hop between windows (the model's own hop by default); ``batch``: windows per
-    onnxruntime call. Raises ValueError when the audio is shorter than one model window.
+    onnxruntime call. Audio shorter than one window is scored as one window of itself repeated (as ``uwac
+    evaluate`` does: :func:`~uwac.acoustics.contract.short_clip_window`), spanning the audio.
     """
     from uwac.acoustics.audio_io import resample
-    from uwac.acoustics.contract import run_batch
+    from uwac.acoustics.contract import run_batch, short_clip_window
 
     x = _mono(audio, sample_rate)
     session, info, name = _session(model)
@@ -231,8 +232,10 @@ def score_timeline(audio: np.ndarray, sample_rate: int, *, model, hop_s: float |
     y = resample(x.astype(np.float32), sample_rate, info.sample_rate)
     win, hop = info.window_samples, max(1, int(round(hop_s * info.sample_rate)))
     if y.size < win:
-        raise ValueError(f"audio of {x.size / sample_rate:.2f} s is shorter than the model's "
-                         f"{info.window_seconds:g} s window; give at least that much")
+        p = np.asarray(run_batch(session, short_clip_window(y, info)[None])["probabilities"], dtype=np.float64)
+        return Timeline(model=name, classes=tuple(info.classes), window_s=y.size / info.sample_rate,
+                        hop_s=hop / info.sample_rate, unknown_threshold=float(info.unknown_threshold),
+                        start_s=np.zeros(1), end_s=np.asarray([y.size / info.sample_rate]), probabilities=p)
     starts = np.arange(0, y.size - win + 1, hop)
     probs = []
     for i in range(0, starts.size, max(1, int(batch))):

@@ -31,7 +31,12 @@ from tqdm import tqdm
 
 from uwac.acoustics.audio_io import AudioError, read_span, resample
 from uwac.acoustics.breakdowns import breakdowns, calibration, roc_pr, roc_pr_curves
-from uwac.acoustics.contract import ModelInfo, load_session, run_batch
+from uwac.acoustics.contract import (
+    ModelInfo,
+    load_session,
+    run_batch,
+    short_clip_window,  # noqa: F401 (re-exported: evaluate.short_clip_window)
+)
 from uwac.acoustics.eval_plots import bands_png, fine_type_png, pr_png, reliability_png, roc_png
 from uwac.acoustics.event_scores import (
     BACKGROUND,
@@ -76,18 +81,6 @@ def window_starts(n_samples: int, info: ModelInfo) -> list[int]:
     if n_samples < info.window_samples:
         return []
     return list(range(0, n_samples - info.window_samples + 1, info.hop_samples))
-
-
-def short_clip_window(audio: np.ndarray, info: ModelInfo) -> np.ndarray | None:
-    """The one window a span shorter than the model's window is scored as: the span repeated up to one full window,
-    the length the model was trained on (a stationary sound keeps its spectrum and its lines; zero padding would add
-    a level step). Measured on renders with the ear (6-s windows): 5-s crops of ambient scored as they are (the
-    graph takes inputs down to ``uwac.min_seconds``) were called a vessel 19.5 % of the time, tiled to 6 s 4.9 %, with
-    vessels kept (macro-F1 0.81 → 0.88; ``python bench/short_clips.py``). None for an empty span."""
-    n = audio.shape[0]
-    if n == 0:
-        return None
-    return np.resize(audio, info.window_samples)
 
 
 def score_rows(session, info: ModelInfo, rows, *, batch_size: int = 32, progress: bool = True,

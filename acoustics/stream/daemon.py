@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 LIVE_KINDS = ("tcp", "tcp-listen", "udp")
 DEFAULT_MODEL = data_path("models", "uwac-default.onnx")
 PLAIN_COUNTS = ("bytes", "blocks", "frames", "datagrams", "connections")  # volume, not failures: not in /metrics
-COMMIT_EVERY_S = 5.0
-DROP_LOG_EVERY_S = 10.0  # at most one "queue full" line per this many seconds (the counter has every frame)  # journal writes are fsync'd: every few seconds of audio, not every block
+COMMIT_EVERY_S = 5.0  # journal writes are fsync'd: every few seconds of audio, not every block
+DROP_LOG_EVERY_S = 10.0  # at most one "queue full" line per this many seconds (the counter has every frame)
 
 
 @dataclass

@@ -255,7 +255,10 @@ def serve(registry: Registry, *, health: Callable[[], tuple[bool, dict]], contac
             loop.run_forever()
         finally:
             server.close()
-            loop.run_until_complete(server.wait_closed())
+            try:  # newer Pythons wait for open connections here: a slow client must not hold the shutdown
+                loop.run_until_complete(asyncio.wait_for(server.wait_closed(), 1.0))
+            except (asyncio.TimeoutError, RuntimeError):
+                pass
             loop.close()
 
     thread = threading.Thread(target=run, name=f"uwac-http-{port}", daemon=True)
