@@ -1,6 +1,7 @@
 """The few numerical routines the renderer needs beyond numpy, so that ``uwac synth`` runs on a node without scipy.
 
-- ``rfft``/``irfft``/``rfftfreq``: numpy's pocketfft (float32 in, complex64 out since NumPy 2).
+- ``rfft``/``irfft``/``rfftfreq``: scipy's FFTs when scipy is installed (the analysis extra; 3–4× faster on float32
+  here), else numpy's pocketfft (float32 in, complex64 out since NumPy 2). The two agree to float32 round-off.
 - :func:`next_fast_len`: the smallest 5-smooth length ≥ n (2^a·3^b·5^c: pocketfft's fast sizes).
 - :func:`ar1`: the one-pole recursion y[k] = x[k] + φ·y[k−1] (a first-order IIR low-pass), vectorised by blocks.
 - :func:`find_root`: a bracketed root of a monotone-enough scalar function (bisection with secant steps).
@@ -14,7 +15,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-rfft, irfft, rfftfreq = np.fft.rfft, np.fft.irfft, np.fft.rfftfreq
+try:  # an optional accelerator, not a dependency: a node renders with numpy alone
+    from scipy.fft import irfft, rfft
+except ImportError:  # pragma: no cover - exercised by the wheel test's node venv
+    rfft, irfft = np.fft.rfft, np.fft.irfft
+rfftfreq = np.fft.rfftfreq
 
 
 @functools.lru_cache(maxsize=4096)

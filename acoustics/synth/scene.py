@@ -21,7 +21,8 @@ RENDERER_VERSION = "uwac-synth 0.6.1"  # 0.3: confusers, recorder chain, SNR −
 # in power; killer, minke and right whale calls (cetaceans.py) in every class; humpback units 0.15–8 s with 1–12
 # harmonics; merchant_models restricts the merchant broadband models drawn (source-model shift tests); 0.6: the
 # sea-surface noise is intermittent (surface_noise.py: breaking-wave bursts, rain gusts) at the same mean density;
-# 0.6.1: scipy-free numerics (numerics.py: numpy FFTs, own AR(1) and root finder): the same draws, FFT round-off
+# 0.6.1: scipy optional (numerics.py: scipy's FFTs when installed, else numpy's; own AR(1) and root finder): the same
+# draws, round-off differences
 SNR_DRAW_DB = (-20.0, 30.0)  # target SNR drawn when none is given [dB]; physics.md §6 design note: about −20 to +40 dB
 # CPA distances the solver may place a contact at [m]: physics.md §6, "scenario ranges should span 50 m–30 km
 # so that SNR covers about −20 to +40 dB". Renderer 0.3 allowed 100 km: half the merchants were solved to
