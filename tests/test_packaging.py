@@ -39,8 +39,12 @@ def _size_mb(folder: Path) -> float:
 def node(tmp_path_factory):
     """A fresh venv with the wheel installed without extras (the constraints file pins the versions)."""
     work = tmp_path_factory.mktemp("node")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                    str(work / "dist"), str(ROOT)], check=True, capture_output=True, timeout=300)
+    import importlib.util
+
+    # build with this venv's setuptools when it has one (offline, fast); newer venvs lack it: isolated build
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation, "-w", str(work / "dist"),
+                    str(ROOT)], check=True, capture_output=True, timeout=600)
     wheel = next((work / "dist").glob("uwac-*.whl"))
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
