@@ -4,6 +4,7 @@ trees), stays under the size budget and runs ``uwac stream`` on the shipped mode
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,8 +44,11 @@ def node(tmp_path_factory):
 
     # build with this venv's setuptools when it has one (offline, fast); newer venvs lack it: isolated build
     isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    had_build = (ROOT / "build").exists()
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation, "-w", str(work / "dist"),
                     str(ROOT)], check=True, capture_output=True, timeout=600)
+    if not had_build:  # setuptools' in-tree build folder: not ours to leave behind
+        shutil.rmtree(ROOT / "build", ignore_errors=True)
     wheel = next((work / "dist").glob("uwac-*.whl"))
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
