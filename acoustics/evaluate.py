@@ -35,7 +35,7 @@ from uwac.acoustics.contract import (
     ModelInfo,
     load_session,
     run_batch,
-    short_clip_window,  # noqa: F401 (re-exported: evaluate.short_clip_window)
+    short_clip_window,
 )
 from uwac.acoustics.eval_plots import bands_png, fine_type_png, pr_png, reliability_png, roc_png
 from uwac.acoustics.event_scores import (

@@ -19,8 +19,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from uwac.acoustics.audio_io import read_span, resample
-from uwac.acoustics.contract import load_session, run_batch
-from uwac.acoustics.evaluate import short_clip_window
+from uwac.acoustics.contract import load_session, run_batch, short_clip_window
 from uwac.acoustics.manifest import read_manifest
 
 

@@ -104,4 +104,5 @@ def test_core_closure_is_the_node_set():
     names = {d.metadata["Name"].lower() for d in core_closure()}
     assert {"uwac", "numpy", "onnxruntime", "soundfile", "soxr"} <= names
     assert not names & {"torch", "scipy", "scikit-learn", "matplotlib", "librosa", "numba", "skops"}, names
-    assert 0 < core_install_mb()["total_mb"] < 10_000
+    inst = core_install_mb()
+    assert inst["total_mb"] > 50 and {p["name"].lower() for p in inst["largest"]} >= {"numpy", "onnxruntime"}

@@ -34,9 +34,8 @@ from uwac.acoustics.stream.events import EventWriter, OutFolderError, read_event
 from uwac.acoustics.stream.metrics import stream_metrics
 from uwac.acoustics.stream.raven import RavenTable
 from uwac.acoustics.stream.scorer import Hop, Scorer, StreamFormatError
-from uwac.acoustics.stream.service import HealthCheck, serve
-from uwac.acoustics.stream.sources.base import _Throttle
-from uwac.acoustics.stream.sources.raw import is_loopback
+from uwac.acoustics.stream.service import HealthCheck, is_loopback, serve
+from uwac.acoustics.stream.sources.base import Throttle
 from uwac.acoustics.stream.tracker import Tracker, TrackerConfig
 
 log = logging.getLogger(__name__)
@@ -172,10 +171,10 @@ class Daemon:
         # events at or before the last one on disk are already there. A raw stream restarts its time at 0.
         self.last_logged_s = (self.writer.last_event or {}).get("time_s")  # stream time of the last event on disk
         self.replay_until = self.last_logged_s if source_kind(cfg.source)[0] in ("file", "dir") else None
-        self.recovered_open = self._open_in_log()
+        self.recovered_open, ended = self._contacts_in_log()
         self._held_starts: dict[str, dict] = {}  # contact_start events a replay held back, by contact id
         if self.raven is not None:
-            self._reconcile_raven()
+            self._reconcile_raven(ended)
         self.origin_utc: float | None = cfg.start_utc
         self.tracker: Tracker | None = None
         self.queue: queue.Queue = queue.Queue(maxsize=max(1, cfg.queue_blocks))
@@ -183,7 +182,7 @@ class Daemon:
         self.reload_requested = threading.Event()
         self.dropped_frames = 0  # frames dropped at the queue since the last block that went through (live only)
         self._dropped_total, self._drop_logged_at = 0, -math.inf
-        self._throttle = _Throttle(logger=log)  # a recurring bad block: one line, then a count every 10 s
+        self._throttle = Throttle(logger=log)  # a recurring bad block: one line, then a count every 10 s
         self.source_error: BaseException | None = None
         self.out_error: OutFolderError | None = None
         self._last_commit_s = -math.inf
@@ -208,24 +207,26 @@ class Daemon:
                              "tracker needs to tell a contact from the sea; export a model trained with it")
         return session, info
 
-    def _open_in_log(self) -> dict[str, dict]:
-        """Contacts started but not ended in the event log (a previous run was killed mid-contact)."""
+    def _contacts_in_log(self) -> tuple[dict[str, dict], list[dict]]:
+        """One pass over the event log: contacts started but not ended (a previous run was killed mid-contact),
+        and every ``contact_end`` event."""
         open_: dict[str, dict] = {}
+        ended: list[dict] = []
         for event in read_events(self.out):
             if event.get("type") == "contact_start":
                 open_[event["contact"]] = event
             elif event.get("type") == "contact_end":
                 open_.pop(event.get("contact"), None)
-        return open_
+                ended.append(event)
+        return open_, ended
 
-    def _reconcile_raven(self) -> None:
-        """Add a Raven row for every ended contact in the event log that lacks one (a kill between the event's
+    def _reconcile_raven(self, ended: list[dict]) -> None:
+        """Add a Raven row for every ended contact of the event log that lacks one (a kill between the event's
         fsync and the row's)."""
         have = self.raven.contacts()
         added = 0
-        for event in read_events(self.out):
-            if event.get("type") == "contact_end" and event.get("end_s") is not None and \
-                    str(event.get("contact")) not in have:
+        for event in ended:
+            if event.get("end_s") is not None and str(event.get("contact")) not in have:
                 self.raven.add(event)
                 have.add(str(event.get("contact")))
                 added += 1

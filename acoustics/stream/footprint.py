@@ -20,6 +20,8 @@ import urllib.request
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+
 INSTALL_GOAL_MB = 300.0  # issue 10: a node install without extras
 COLD_START_GOAL_S = 1.0  # issue 10: launch to the first hop's readiness
 
@@ -99,8 +101,6 @@ def cold_start(model: str | Path, *, audio_s: float = 12.0, timeout_s: float = 1
                     continue
                 if ready is None:
                     ready = time.perf_counter() - t0
-                    import numpy as np
-
                     proc.stdin.write(np.zeros(int(audio_s * info.sample_rate), np.float32).tobytes())
                     proc.stdin.flush()
                 if re.search(r"^uwac_hops_total [1-9]", body, re.M):

@@ -18,7 +18,7 @@ import pytest
 import soundfile as sf
 
 from tests.stream.polling import wait_for
-from tests.stream.test_sources import Collector
+from tests.stream.test_sources import Collector, packet
 from tests.toy_models import CLASSES, toy_model
 from uwac.acoustics.contract import ModelError, load_session
 from uwac.acoustics.stream.daemon import Daemon, StreamConfig, open_source
@@ -129,13 +129,13 @@ def test_peers_outside_allow_from_are_refused_and_counted():
     with socket.create_connection(tcp.address) as c:
         c.sendall(encode(np.full((4000, 1), 0.1), fmt="s16le"))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
-        tx.sendto(udp_packet(0, np.full((100, 1), 0.1)), udp.address)
+        tx.sendto(packet(0, np.full((100, 1), 0.1)), udp.address)
     assert wait_for(lambda: tcp.counters["refused_peers"] == 1 and udp.counters["refused_peers"] == 1)
     assert [c.stop() for c in cols] == [[], []]
     allowed = UdpSource(bind=("127.0.0.1", 0), fmt="s16le", channels=1, sample_rate=RATE, allow_from=["127.0.0.0/8"])
     col = Collector(allowed)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
-        tx.sendto(udp_packet(0, np.full((100, 1), 0.1)), allowed.address)
+        tx.sendto(packet(0, np.full((100, 1), 0.1)), allowed.address)
     assert wait_for(lambda: col.frames() == 100)
     col.stop()
 
@@ -148,17 +148,13 @@ def test_listening_beyond_loopback_needs_allow_from(tmp_path, spec):
     open_source(dataclasses.replace(cfg, allow_from=("192.168.1.20",))).close()
 
 
-def udp_packet(seq, x):
-    return int(seq).to_bytes(4, "big") + encode(x, fmt="s16le")
-
-
 def test_one_stray_udp_sequence_number_does_not_shift_later_timestamps():
     src = UdpSource(bind=("127.0.0.1", 0), fmt="s16le", channels=1, sample_rate=RATE, block_frames=100_000)
     col = Collector(src)
     x = np.full((160, 1), 0.1)  # 10 ms per packet
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
         for seq in [*range(0, 20), 1_000_020, *range(20, 40)]:
-            tx.sendto(udp_packet(seq, x), src.address)
+            tx.sendto(packet(seq, x), src.address)
             time.sleep(0.002)
         assert wait_for(lambda: src.counters["datagrams"] == 41)
     blocks = col.stop()
@@ -235,7 +231,7 @@ def test_every_source_count_reaches_metrics(tmp_path):
     x = np.full((1600, 1), 0.01)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
         for seq in (0, 2, 1, 2, 3):  # one lost (1, until it comes late), a late packet, a duplicate
-            tx.sendto(udp_packet(seq, x), daemon.source.address)
+            tx.sendto(packet(seq, x), daemon.source.address)
             time.sleep(0.01)
         tx.sendto(b"\x00\x01", daemon.source.address)  # malformed
     slow = socket.create_connection((daemon.service.host, daemon.service.port))
@@ -493,14 +489,14 @@ def test_udp_and_tcp_fuzz_neither_crash_nor_hang_and_every_bad_input_is_counted(
         for i in range(1500):
             kind = rng.integers(4)
             if kind == 0:  # a good packet
-                tx.sendto(udp_packet(i, rng.uniform(-0.1, 0.1, (160, 1))), udp.source.address)
+                tx.sendto(packet(i, rng.uniform(-0.1, 0.1, (160, 1))), udp.source.address)
             elif kind == 1:  # too short or an odd number of bytes: malformed
                 tx.sendto(rng.bytes(int(rng.choice([0, 1, 2, 3, 5, 7, 163]))), udp.source.address)
                 sent_bad += 1
             elif kind == 2:  # random sequence numbers
                 tx.sendto(int(rng.integers(0, 2**32)).to_bytes(4, "big") + rng.bytes(320), udp.source.address)
             else:  # NaN and Inf samples
-                tx.sendto(udp_packet(i, np.full((160, 1), 0.0)) [:4] + rng.bytes(320), udp.source.address)
+                tx.sendto(packet(i, np.full((160, 1), 0.0)) [:4] + rng.bytes(320), udp.source.address)
     for _ in range(20):
         with socket.create_connection(tcp.source.address) as c:
             c.sendall(rng.bytes(int(rng.integers(1, 40_000))))

@@ -22,7 +22,7 @@ class SourceError(ValueError):
     """A source that cannot start (unreadable single file, bad address); the message says what to do."""
 
 
-class _Throttle:
+class Throttle:
     """Log a recurring problem once, then at most once per ``interval_s`` with a count of the lines held back."""
 
     def __init__(self, interval_s: float = 10.0, logger: logging.Logger | None = None):
@@ -61,7 +61,7 @@ class Source:
         self.last_data_at: float | None = None  # time.monotonic() of the last audio received, for /healthz
         self._stop = threading.Event()
         self._running = False
-        self._throttle = _Throttle()
+        self._throttle = Throttle()
 
     def blocks(self) -> Iterator[Block]:
         """The source's blocks, until it ends or :meth:`close` is called. Iterate once."""

@@ -114,16 +114,6 @@ def peer_allowed(host: str, networks: tuple) -> bool:
     return any(addr.version == n.version and addr in n for n in networks)
 
 
-def is_loopback(host: str) -> bool:
-    """True for loopback addresses and ``localhost`` (what may listen without ``--allow-from``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
