@@ -31,11 +31,11 @@ from uwac.acoustics.resources import data_path
 from uwac.acoustics.stream import sources as src
 from uwac.acoustics.stream.blocks import Block
 from uwac.acoustics.stream.events import EventWriter, OutFolderError, read_events
-from uwac.acoustics.stream.metrics import stream_metrics
 from uwac.acoustics.stream.raven import RavenTable
 from uwac.acoustics.stream.scorer import Hop, Scorer, StreamFormatError
 from uwac.acoustics.stream.service import HealthCheck, is_loopback, serve
 from uwac.acoustics.stream.sources.base import Throttle
+from uwac.acoustics.stream.telemetry import stream_metrics
 from uwac.acoustics.stream.tracker import Tracker, TrackerConfig
 
 log = logging.getLogger(__name__)

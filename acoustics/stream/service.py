@@ -19,7 +19,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from uwac.acoustics.stream.metrics import CONTENT_TYPE, Registry
+from prometheus_client import CollectorRegistry
+
+from uwac.acoustics.stream.telemetry import CONTENT_TYPE, render
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +152,7 @@ def _json_body(obj) -> bytes:
     return (json.dumps(obj, separators=(",", ":"), default=_plain) + "\n").encode()
 
 
-def _route(path: str, registry: Registry, health, contacts) -> tuple[int, bytes, str]:
+def _route(path: str, registry: CollectorRegistry, health, contacts) -> tuple[int, bytes, str]:
     """(status, body, content type) for a GET of ``path``; a raising callable answers 500."""
     path = path.split("?", 1)[0].rstrip("/") or "/"
     endpoints = ["/healthz", "/metrics", "/contacts"]
@@ -160,7 +162,7 @@ def _route(path: str, registry: Registry, health, contacts) -> tuple[int, bytes,
             return (200 if healthy else 503), _json_body({"status": "ok" if healthy else "unhealthy", **detail}), \
                 "application/json"
         if path == "/metrics":
-            return 200, registry.render().encode(), CONTENT_TYPE
+            return 200, render(registry).encode(), CONTENT_TYPE
         if path == "/contacts":
             return 200, _json_body(contacts()), "application/json"
         if path == "/":
@@ -171,7 +173,7 @@ def _route(path: str, registry: Registry, health, contacts) -> tuple[int, bytes,
         return 500, _json_body({"error": f"{type(exc).__name__}: {exc}"}), "application/json"
 
 
-def _handler(registry: Registry, health, contacts, state: _State):
+def _handler(registry: CollectorRegistry, health, contacts, state: _State):
     """The per-connection coroutine: one request (line and headers within ``state.deadline_s``), one answer."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -222,7 +224,7 @@ def _plain(obj):
     return str(obj)
 
 
-def serve(registry: Registry, *, health: Callable[[], tuple[bool, dict]], contacts: Callable[[], object],
+def serve(registry: CollectorRegistry, *, health: Callable[[], tuple[bool, dict]], contacts: Callable[[], object],
           host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_connections: int = MAX_CONNECTIONS,
           deadline_s: float = REQUEST_DEADLINE_S) -> Service:
     """Start serving ``/healthz``, ``/metrics`` and ``/contacts`` on a daemon thread; returns the :class:`Service`.

@@ -8,10 +8,11 @@ import urllib.error
 import urllib.request
 
 import pytest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from uwac.acoustics.stream import metrics as M
-from uwac.acoustics.stream.metrics import Registry, stream_metrics
+from uwac.acoustics.stream import telemetry as M
 from uwac.acoustics.stream.service import HealthCheck, is_loopback, serve
+from uwac.acoustics.stream.telemetry import render, stream_metrics
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (\S+)$')
 
@@ -46,7 +47,7 @@ def test_exposition_text_for_the_daemon_metrics():
     m.model_reloads.labels("ok").inc()
     m.open_contacts.inc()
     m.up.set(1)
-    text = m.registry.render()
+    text = render(m.registry)
     s = parse(text)
     assert s["uwac_hops_total"] == 3 and s["uwac_realtime_margin"] == 12.5 and s["uwac_up"] == 1
     assert s['uwac_contacts_total{class="warship"}'] == 1 and s['uwac_contacts_total{class="drone"}'] == 0
@@ -62,32 +63,39 @@ def test_exposition_text_for_the_daemon_metrics():
     assert s['uwac_hop_latency_seconds_bucket{le="5.0"}'] == 4
     assert s['uwac_hop_latency_seconds_bucket{le="+Inf"}'] == 5 == s["uwac_hop_latency_seconds_count"]
     assert s["uwac_hop_latency_seconds_sum"] == pytest.approx(7.3085)
-    for name in (M.HOPS, M.HOP_LATENCY, M.REALTIME_MARGIN, M.INPUT_DROPPED, M.INPUT_LOST, M.INPUT_MALFORMED,
-                 M.NONFINITE, M.GAPS, M.CONTACTS, M.OPEN_CONTACTS, M.MODEL_RELOADS, M.UP):
+    names = (M.HOPS, M.HOP_LATENCY, M.REALTIME_MARGIN, M.INPUT_DROPPED, M.INPUT_LOST, M.INPUT_MALFORMED,
+             M.NONFINITE, M.GAPS, M.CONTACTS, M.OPEN_CONTACTS, M.MODEL_RELOADS, M.UP)
+    for name in names:
         assert f"# TYPE {name} " in text and f"# HELP {name} " in text
+    # every declared family and only those (no *_created series from prometheus_client), under those names
+    families = {*names, M.HOPS_SKIPPED, M.SOURCE_EVENTS, M.HTTP_REFUSED, M.HTTP_TIMED_OUT}
+    assert {line.split(" ")[2] for line in text.splitlines() if line.startswith("# TYPE ")} == families
+    histogram = {M.HOP_LATENCY + suffix for suffix in ("_bucket", "_sum", "_count")}
+    no_series_yet = {M.HOP_LATENCY, M.SOURCE_EVENTS}  # a histogram's samples are suffixed; no source event yet
+    assert {k.split("{", 1)[0] for k in s} == (families - no_series_yet) | histogram
 
 
 def test_registry_escapes_labels_and_refuses_misuse():
-    r = Registry()
-    c = r.counter("x_total", "help with \\ and\nnewline", ("class",))
+    r = CollectorRegistry()
+    c = Counter("x_total", "help with \\ and\nnewline", ("class",), registry=r)
     c.labels('we"ird\\\n').inc(2)
-    text = r.render()
+    text = render(r)
     assert '# HELP x_total help with \\\\ and\\nnewline' in text
     assert parse(text)['x_total{class="we\\"ird\\\\\\n"}'] == 2
-    with pytest.raises(ValueError, match="only goes up"):
+    with pytest.raises(ValueError, match="non-negative"):
         c.labels("a").inc(-1)
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(ValueError, match="missing label values"):
         c.inc()
-    with pytest.raises(ValueError, match="already registered"):
-        r.gauge("x_total", "again")
-    with pytest.raises(ValueError, match="increasing"):
-        r.histogram("h", "h", buckets=(1.0, 0.5))
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        Gauge("x_total", "again", registry=r)
+    with pytest.raises(ValueError, match="sorted order"):
+        Histogram("h", "h", buckets=(1.0, 0.5), registry=r)
 
 
 def test_counters_are_thread_safe():
-    r = Registry()
-    c = r.counter("n_total", "n")
-    h = r.histogram("lat_seconds", "l")
+    r = CollectorRegistry()
+    c = Counter("n_total", "n", registry=r)
+    h = Histogram("lat_seconds", "l", buckets=M.LATENCY_BUCKETS, registry=r)
     def work():
         for _ in range(2000):
             c.inc()
@@ -97,7 +105,7 @@ def test_counters_are_thread_safe():
         t.start()
     for t in threads:
         t.join()
-    assert c.value == 8000 and h.count == 8000
+    assert r.get_sample_value("n_total") == 8000 and r.get_sample_value("lat_seconds_count") == 8000
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------
@@ -185,7 +193,7 @@ def test_garbage_does_not_kill_the_server(service):
 def test_loopback_by_default_and_warning_otherwise(caplog):
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10")
-    r = Registry()
+    r = CollectorRegistry()
     with caplog.at_level("WARNING"):
         svc = serve(r, health=lambda: (True, {}), contacts=list, host="0.0.0.0", port=0)
     try:
