@@ -30,15 +30,6 @@ def cut_windows(audio: np.ndarray, window_samples: int, hop_samples: int) -> np.
     return np.lib.stride_tricks.sliding_window_view(audio, window_samples)[::hop_samples]
 
 
-def checkpoint_path(run: str | Path) -> Path:
-    """``run``'s ``checkpoint_best.pt`` (or ``run`` itself when it is a file); ``FileNotFoundError`` when missing."""
-    path = Path(run)
-    path = path / "checkpoint_best.pt" if path.is_dir() else path
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} not found; run `uwac train` first or pass the run folder")
-    return path
-
-
 def _child_main(spec_path: str, out_path: str) -> None:
     """Entry of a measurement process: read the spec, measure, write the result JSON (+ probabilities .npy)."""
     spec = json.loads(Path(spec_path).read_text())
@@ -137,21 +128,12 @@ def _ort_scorer(spec: dict):
 
 
 def load_torch_model(run: str | Path):
-    """(Classifier in eval mode, FrontendConfig) from a run folder or checkpoint, importing no more than needed.
+    """(Classifier in eval mode, FrontendConfig) from a run folder or checkpoint (``training.checkpoint``: torch,
+    the model code, the weights, not the training loop), so the torch cold start counts what a torch deployment pays."""
+    from uwac.training.checkpoint import load_checkpoint
 
-    The same steps as ``training.train.load_checkpoint`` without importing the training loop, so the torch cold
-    start counts what a torch deployment pays (torch, the model code, the weights).
-    """
-    import torch
-
-    from uwac.training.config import config_from_dict
-    from uwac.training.models import build_classifier
-
-    state = torch.load(checkpoint_path(run), weights_only=True, map_location="cpu")
-    cfg = config_from_dict(state["config"])
-    model = build_classifier(cfg.frontend, cfg.model, n_classes=len(cfg.classes))
-    model.load_state_dict(state["state_dict"])
-    return model.eval(), cfg.frontend
+    model, cfg, _ = load_checkpoint(run)
+    return model, cfg.frontend
 
 
 def _torch_scorer(spec: dict, *, host_frontend: bool):

@@ -36,9 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from uwac.export.bench_child import checkpoint_path, cut_windows
+from uwac.export.bench_child import cut_windows
 from uwac.export.bench_report import write_report
 from uwac.export.bench_summary import PIPELINES, REFERENCE, VARIANTS, summarise
+from uwac.training.checkpoint import checkpoint_path
 
 
 def bench_infer(*, run: str | Path, fp32: str | Path | None = None, fp16: str | Path | None = None,

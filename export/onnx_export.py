@@ -18,10 +18,10 @@ import torch
 
 from uwac.acoustics import __version__
 from uwac.acoustics.contract import OPSET, OUTPUTS, load_session, run_batch
+from uwac.training.checkpoint import load_checkpoint
 from uwac.training.config import config_to_dict, min_window_samples
 from uwac.training.models import Classifier
 from uwac.training.models.classifier import PHYSICS_DOC, PHYSICS_FIELDS, PhysicsReadout, WithPhysics
-from uwac.training.train import load_checkpoint
 
 log = logging.getLogger(__name__)
 # The exporter warns about torchvision ops it cannot register; uwac uses none of them.

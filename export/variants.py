@@ -39,10 +39,10 @@ from uwac.acoustics.contract import parse_metadata
 from uwac.export import quality_gate
 from uwac.export.onnx_export import export_min_samples, export_onnx
 from uwac.export.ort_profile import module_path
+from uwac.training.checkpoint import load_checkpoint
 from uwac.training.config import TrainConfig, config_from_dict
 from uwac.training.models import Classifier
 from uwac.training.models.classifier import WithPhysics
-from uwac.training.train import load_checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Writes into the run folder: ``config.yaml`` (resolved), ``manifest.csv`` (with the splits used),
 ``checkpoint_last.pt`` every epoch (everything an exact resume needs), ``checkpoint_best.pt`` (weights,
-config, metrics; both load with ``torch.load(..., weights_only=True)``), ``metrics.json``, ``history.csv``,
+config, metrics; both written and read by ``training/checkpoint.py``), ``metrics.json``, ``history.csv``,
 ``training_curves.png``, ``report.md`` and TensorBoard events under ``tb/``. Runs as one process or under
 ``torchrun`` (DDP: gloo on CPU, nccl on CUDA); mixed precision on CUDA.
 """
@@ -13,16 +13,16 @@ import contextlib
 import json
 import logging
 import math
-import os
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.special import softmax
 from tqdm import tqdm
 
+from uwac.acoustics.analysis.plots import training_curves_png
 from uwac.acoustics.manifest import (
     ManifestError,
     Row,
@@ -33,14 +33,23 @@ from uwac.acoustics.manifest import (
     split_protocol,
     write_manifest,
 )
-from uwac.acoustics.metrics import snr_of_rows, split_metrics
 from uwac.acoustics.physics_targets import HEAD_NAMES, HEADS
-from uwac.acoustics.plots import training_curves_png
 from uwac.acoustics.provenance import code_version
 from uwac.training import distributed
 from uwac.training.augment import spec_augment
 from uwac.training.calibration import calibrate
-from uwac.training.config import TrainConfig, config_from_dict, config_to_dict, save_config
+from uwac.training.checkpoint import (
+    BEST,
+    LAST,
+    checkpoint_state,
+    read_checkpoint,
+    restore,
+    resumable,
+    resume_state,
+    save_atomic,
+    warm_start,
+)
+from uwac.training.config import TrainConfig, save_config
 from uwac.training.data import (
     SplitAudio,
     TrainWindows,
@@ -56,11 +65,9 @@ from uwac.training.data import (
 )
 from uwac.training.models import Classifier, build_classifier
 from uwac.training.tblog import TensorBoardLog
+from uwac.training.validation import predict_grid, recalibrate_batchnorm, score, score_physics
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_FORMAT = 2
-PAUSE_ENV = "UWAC_PAUSE_AFTER_EPOCH"  # tests: "EPOCH:SECONDS" sleeps after that epoch's checkpoint (to kill the run there)
 
 
 def seed_everything(seed: int, threads: int) -> None:
@@ -193,141 +200,6 @@ def optimisation(model: Classifier, cfg: TrainConfig, *, total_steps: int, devic
     return optimiser, schedule, scaler, dtype, torch.nn.CrossEntropyLoss(label_smoothing=cfg.optim.label_smoothing)
 
 
-def batches(split: SplitAudio, windows: list[tuple[int, int]], cfg: TrainConfig, batch_size: int):
-    """Un-augmented windows in order as (audio [batch, samples], window labels [batch], −1 = left out) tensors."""
-    for i in range(0, len(windows), batch_size):
-        chunk = windows[i: i + batch_size]
-        audio = torch.from_numpy(np.stack([split.window(s, o, cfg) for s, o in chunk]))
-        yield audio, torch.as_tensor([split.window_targets(s, o, cfg)[0] for s, o in chunk], dtype=torch.long)
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, seed: int, epoch: int,
-                          device: torch.device, max_windows: int = 1024, batch_size: int = 128) -> None:
-    """Replace BatchNorm running statistics by exact averages over up to ``max_windows`` un-augmented training windows.
-
-    The exponential running averages lag the weights and start from (0, 1); after a short run they can be far
-    from the true statistics and make eval-mode scores collapse. Exact averages under the current weights
-    make every saved checkpoint score as it was trained ("precise BN"). One forward pass, no gradients; the
-    windows follow from (seed, epoch), so every DDP rank computes the same statistics.
-    """
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return
-    windows = split.grid_windows(cfg)
-    picks = epoch_rng(seed, epoch, 2).permutation(len(windows))[:max_windows]
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the batches below
-    model.train()
-    for audio, _ in batches(split, [windows[j] for j in picks], cfg, batch_size):
-        model.net(model.features_fast(audio.to(device)))
-    for m, mom in zip(norms, saved, strict=True):
-        m.momentum = mom
-    model.eval()
-
-
-@torch.no_grad()
-def predict_grid(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, device: torch.device | str = "cpu",
-                 batch_size: int = 256) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Raw logits of every grid window: (logits [n, classes], window labels [n] (−1 = left out of the class figures,
-    ``data.window_labels``), span index per window)."""
-    model.eval()
-    windows = split.grid_windows(cfg)
-    logits, labels = [], []
-    for audio, y in batches(split, windows, cfg, batch_size):
-        logits.append(model.classify_features(model.features_fast(audio.to(device)))[0].float().cpu().numpy())
-        labels.append(y.numpy())
-    if not logits:
-        return np.zeros((0, len(cfg.classes))), np.zeros(0, dtype=np.int64), []
-    return np.concatenate(logits), np.concatenate(labels), [s for s, _ in windows]
-
-
-def score(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, device: torch.device | str = "cpu") -> dict:
-    """Window- and recording-level metrics of ``model`` on one split, and by SNR band when the manifest has ``snr_db``.
-
-    The figures count the windows with a class under ``data.window_labels`` (with ``ignore``: the audible windows
-    and the ambient ones); ``whole_recording`` scores every window against its recording's label, as before.
-    """
-    logits, labels, span_of = predict_grid(model, split, cfg, device=device)
-    probs = softmax(logits / float(model.temperature), axis=1) if len(logits) else logits
-    rows = [split.rows[i] for i in span_of]
-    ids, snr = [r.recording_id for r in rows], snr_of_rows(rows)
-    keep = labels >= 0
-    out = split_metrics(probs[keep], labels[keep], [i for i, k in zip(ids, keep, strict=True) if k], snr[keep],
-                        cfg.classes)
-    out["window_labels"] = cfg.data.window_labels
-    out["whole_recording"] = split_metrics(probs, split.labels[np.asarray(span_of, dtype=np.int64)], ids, snr,
-                                           cfg.classes) if len(span_of) else None
-    return out
-
-
-@torch.no_grad()
-def score_physics(model: Classifier, split: SplitAudio, cfg: TrainConfig, *, device: torch.device | str = "cpu",
-                  batch_size: int = 128) -> dict | None:
-    """Accuracy of every physics head on the grid windows of ``split`` where its target is known, beside the share
-    of the most common target (what always guessing it would score); None for a model without the heads."""
-    if model.physics is None:
-        return None
-    model.eval()
-    windows = split.grid_windows(cfg)
-    outputs: dict[str, list[np.ndarray]] = {name: [] for name in HEAD_NAMES}
-    for audio, _ in batches(split, windows, cfg, batch_size):
-        _, embedding = model.net(model.features_fast(audio.to(device)))
-        for name, value in model.physics(embedding).items():
-            outputs[name].append(value.float().cpu().numpy())
-    if not windows:
-        return None
-    targets = np.stack([split.window_targets(s, o, cfg)[1] for s, o in windows])
-    out = {}
-    for j, name in enumerate(HEAD_NAMES):
-        t = targets[:, j]
-        known = ~np.isnan(t)
-        if not known.any():
-            continue
-        logits = np.concatenate(outputs[name])[known]
-        guess = (logits[:, 0] > 0).astype(float) if HEADS[name][0] == "binary" else logits.argmax(1).astype(float)
-        _, counts = np.unique(t[known], return_counts=True)
-        out[name] = {"accuracy": float(np.mean(guess == t[known])), "majority": float(counts.max() / known.sum()),
-                     "windows": int(known.sum())}
-    return out
-
-
-def checkpoint(model: Classifier, cfg: TrainConfig, *, epoch: int, metrics: dict, fingerprint: str,
-               protocol: str) -> dict:
-    """Weights and JSON-able facts only, so ``torch.load(weights_only=True)`` reads it."""
-    return {"format": CHECKPOINT_FORMAT, "state_dict": model.state_dict(), "config": config_to_dict(cfg),
-            "classes": list(cfg.classes), "epoch": epoch, "metrics": metrics, "manifest_sha256": fingerprint,
-            "protocol": protocol, "code_version": code_version()}
-
-
-def save_atomic(state: dict, path: Path) -> None:
-    """``torch.save`` to a temporary name, then rename: a run killed mid-write never leaves a broken checkpoint."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
-def warm_start(model: Classifier, path: str | Path) -> dict:
-    """Load every weight of a checkpoint whose name and shape match (e.g. a synthetic-pretrained run).
-
-    A head for other classes, or a wider layer, keeps its fresh initialisation; returns what loaded and what not.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "checkpoint_best.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"init_from checkpoint {path} not found; pass a run folder or a .pt file")
-    source = torch.load(path, weights_only=True, map_location="cpu")["state_dict"]
-    own = model.state_dict()
-    loaded = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
-    model.load_state_dict(loaded, strict=False)
-    skipped = sorted(set(own) - set(loaded))
-    log.info("warm start from %s: %d tensors loaded, %d kept fresh", path, len(loaded), len(skipped))
-    return {"from": str(path), "loaded": len(loaded), "kept_fresh": skipped}
-
-
 def _masked(feats, gen: torch.Generator, cfg: TrainConfig):
     """SpecAugment on the log-mel (the whole input of a log-mel network, the ``mel`` branch of the ear)."""
     a = cfg.augment
@@ -367,204 +239,243 @@ def train_step(model: Classifier, net: torch.nn.Module, audio: torch.Tensor, y: 
     return loss.detach()
 
 
-def _pause_for_tests(epoch: int) -> None:
-    spec = os.environ.get(PAUSE_ENV, "")
-    if spec and int(spec.split(":")[0]) == epoch:
-        print(f"paused after epoch {epoch}", flush=True)
-        time.sleep(float(spec.split(":")[1]))
-
-
 def train(*, cfg: TrainConfig, manifest: str | Path, out: str | Path, allow_leaky: bool = False,
-          progress: bool = True, resume: bool = False) -> dict:
+          progress: bool = True, resume: bool = False, on_epoch_end: Callable[[int, Path], None] | None = None) -> dict:
     """Train, validate every epoch, keep the best checkpoint, score it on test; returns metrics.
 
     ``resume``: continue from ``out/checkpoint_last.pt`` (same config and manifest) to the same final
-    weights an uninterrupted run reaches.
+    weights an uninterrupted run reaches. ``on_epoch_end(epoch, out)``: called on rank 0 once an epoch's
+    checkpoints are on disk (tests pause there to kill the run).
     """
     out = Path(out)
     info = distributed.setup(cfg.device)
     try:
-        return _train(cfg, manifest, out, info, allow_leaky=allow_leaky, progress=progress and info.main, resume=resume)
+        return _train(cfg, manifest, out, info, allow_leaky=allow_leaky, progress=progress and info.main, resume=resume,
+                      on_epoch_end=on_epoch_end)
     finally:
         distributed.teardown(info)
 
 
+@dataclass
+class Progress:
+    """Where the epochs stand: the counters ``checkpoint_last.pt`` keeps for a resume, and the throughput so far."""
+
+    history: list[dict] = field(default_factory=list)  # one row per epoch (history.csv)
+    best_f1: float = -1.0  # best validation window macro-F1 so far
+    best_epoch: int | None = None
+    since_best: int = 0  # epochs without a better validation macro-F1 (early stopping)
+    start_epoch: int = 1
+    t_train: float = 0.0  # s in training batches, this process
+    n_seen: int = 0  # training windows, all processes
+
+    def saved(self) -> dict:
+        """The counters a resume restores (``checkpoint.resumable``)."""
+        return {"history": self.history, "best_f1": self.best_f1, "best_epoch": self.best_epoch,
+                "since_best": self.since_best}
+
+
+@dataclass
+class Run:
+    """What :func:`_setup` builds once and every epoch and :func:`_finish` share."""
+
+    cfg: TrainConfig
+    out: Path
+    info: distributed.DistInfo
+    rows: list[Row]
+    leaky: bool
+    fingerprint: str  # the manifest's SHA-256 (``manifest_fingerprint``)
+    protocol: str  # split protocol (``split_protocol``)
+    model: Classifier
+    net: torch.nn.Module  # the trained part (:class:`Trainable`), DDP-wrapped when world > 1
+    optimiser: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    dtype: torch.dtype | None  # autocast dtype, None = fp32
+    loss_fn: torch.nn.Module
+    splits: dict[str, SplitAudio]
+    bank: list[np.ndarray]  # ambient spans mixed into training windows
+    ambient: Callable | None  # sampler over ``bank``, None when not mixing
+    skipped: list[str]
+    n_params: int
+    macs: dict
+    steps_per_epoch: int
+    warm: dict | None  # what ``--init-from`` loaded
+    progress: Progress
+
+
 def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *, allow_leaky: bool, progress: bool,
-           resume: bool) -> dict:
+           resume: bool, on_epoch_end: Callable[[int, Path], None] | None) -> dict:
+    run = _setup(cfg, manifest, out, info, allow_leaky=allow_leaky, resume=resume)
+    done = (run.progress.start_epoch - 1) * run.steps_per_epoch
+    tb = TensorBoardLog(out, enabled=cfg.tensorboard and info.main, purge_step=done or None)
+    bar = tqdm(total=run.steps_per_epoch * cfg.optim.epochs, initial=done, desc="train", unit="step", disable=not progress)
+    for epoch in range(run.progress.start_epoch, cfg.optim.epochs + 1):
+        if _epoch(run, epoch, bar, tb, on_epoch_end):
+            break
+    bar.close()
+    tb.close()
+    digests = distributed.gather(info, distributed.weights_digest(run.model))
+    return _finish(run, digests) if info.main else {}
+
+
+def _setup(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *, allow_leaky: bool,
+           resume: bool) -> Run:
+    """Everything before the first epoch: splits, model (warm-started or resumed), audio, optimiser."""
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed, cfg.threads)
     device = info.device
     rows, leaky = prepare_splits(manifest, cfg, allow_leaky=allow_leaky)
     fingerprint = manifest_fingerprint(rows)
     protocol = split_protocol(rows)
-    resume_state = _resume_state(out, cfg, fingerprint) if resume else None
+    resumed = resume_state(out, cfg, fingerprint) if resume else None
     if info.main:
         save_config(cfg, out / "config.yaml")
         write_manifest(rows, out / "manifest.csv")
+    model, warm, n_params, macs = _build_model(cfg, info, init_from=cfg.init_from if resumed is None else None)
+    splits, bank, ambient, skipped = _load_audio(rows, cfg, info, manifest)
+    n_windows = int(usable_counts(splits["train"], cfg).sum())
+    _, steps_per_epoch = rank_positions(n_windows, cfg.optim.batch_size, info.rank, info.world)
+    net = Trainable(model)
+    if info.world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    optimiser, schedule, scaler, dtype, loss_fn = optimisation(model, cfg, total_steps=steps_per_epoch * cfg.optim.epochs,
+                                                               device=device)
+    progress = Progress()
+    if resumed is not None:
+        restore(resumed, model=model, optimiser=optimiser, schedule=schedule, scaler=scaler)
+        progress = Progress(history=resumed["history"], best_f1=resumed["best_f1"], best_epoch=resumed["best_epoch"],
+                            since_best=resumed["since_best"], start_epoch=resumed["epoch"] + 1)
+        warm = resumed.get("warm_start")
+        if info.main:
+            print(f"resuming {out} after epoch {resumed['epoch']}")
+    if info.main:
+        print(f"{len(splits['train'].spans)} train spans, {n_windows} windows/epoch "
+              f"({'class-balanced' if cfg.data.balanced else 'as recorded'}), {steps_per_epoch} steps/epoch, "
+              f"{info.world} process(es) on {device}, amp {dtype or 'off'}, ambient bank {len(bank)} span(s)")
+    return Run(cfg=cfg, out=out, info=info, rows=rows, leaky=leaky, fingerprint=fingerprint, protocol=protocol,
+               model=model, net=net, optimiser=optimiser, schedule=schedule, scaler=scaler, dtype=dtype, loss_fn=loss_fn,
+               splits=splits, bank=bank, ambient=ambient, skipped=skipped, n_params=n_params, macs=macs,
+               steps_per_epoch=steps_per_epoch, warm=warm, progress=progress)
 
+
+def _build_model(cfg: TrainConfig, info: distributed.DistInfo, *, init_from: str | None):
+    """(model on the device, warm-start record or None, parameters, MACs per window); prints its size on rank 0."""
     model = build_classifier(cfg.frontend, cfg.model, n_classes=len(cfg.classes))
-    warm = warm_start(model, cfg.init_from) if cfg.init_from and resume_state is None else None
+    warm = warm_start(model, init_from) if init_from else None
     from uwac.training.complexity import count_macs, count_parameters, describe
 
     n_params, macs = count_parameters(model), count_macs(model, cfg.window_samples())
     if info.main:
         print(describe(model, cfg.window_samples(), macs))
-    model = model.to(device)
+    model = model.to(info.device)
     if cfg.model.name == "cnn":
         model = model.to(memory_format=torch.channels_last)  # ~1.4x faster CPU convolutions (oneDNN NHWC)
+    return model, warm, n_params, macs
 
+
+def _load_audio(rows: list[Row], cfg: TrainConfig, info: distributed.DistInfo, manifest):
+    """(audio of each split, ambient bank, its sampler or None, skipped-span messages); refuses an empty train split."""
     # rank 0 fills the span cache first; the others then read it without racing to write the same files
     if not info.main:
         distributed.barrier(info)
-    split_data = {s: load_split([r for r in rows if r.split == s], cfg, desc=s, cache_dir=cfg.data.cache_dir)
-                  for s in ("train", "val", "test")}
+    splits = {s: load_split([r for r in rows if r.split == s], cfg, desc=s, cache_dir=cfg.data.cache_dir)
+              for s in ("train", "val", "test")}
     extra = load_split(bank_rows(cfg.data.ambient_bank, rows, exclude_fine=cfg.data.exclude_fine_labels), cfg,
                        desc="ambient bank", cache_dir=cfg.data.cache_dir)
     if info.main:
         distributed.barrier(info)
-    skipped = [m for s in (*split_data.values(), extra) for m in s.skipped]
+    skipped = [m for s in (*splits.values(), extra) for m in s.skipped]
     for msg in skipped:
         log.warning("skipped: %s", msg)
-    train_data = split_data["train"]
-    if not train_data.spans:
+    if not splits["train"].spans:
         raise ManifestError(f"{manifest}: no usable training audio ({len(skipped)} span(s) skipped)")
-    bank = ambient_bank(train_data, [extra], cfg)
+    bank = ambient_bank(splits["train"], [extra], cfg)
     ambient = ambient_sampler(bank) if cfg.augment.enabled and cfg.augment.ambient_mix_prob > 0 else None
+    return splits, bank, ambient, skipped
 
-    n_windows = int(usable_counts(train_data, cfg).sum())
-    _, steps_per_epoch = rank_positions(n_windows, cfg.optim.batch_size, info.rank, info.world)
-    total_steps = steps_per_epoch * cfg.optim.epochs
-    net = Trainable(model)
-    if info.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-    optimiser, schedule, scaler, dtype, loss_fn = optimisation(model, cfg, total_steps=total_steps, device=device)
 
-    history, best_f1, best_epoch, since_best, start_epoch = [], -1.0, None, 0, 1
-    if resume_state is not None:
-        model.load_state_dict(resume_state["state_dict"])
-        optimiser.load_state_dict(resume_state["optimiser"])
-        schedule.load_state_dict(resume_state["schedule"])
-        scaler.load_state_dict(resume_state["scaler"])
-        history, best_f1 = resume_state["history"], resume_state["best_f1"]
-        best_epoch, since_best = resume_state["best_epoch"], resume_state["since_best"]
-        start_epoch = resume_state["epoch"] + 1
-        warm = resume_state.get("warm_start")
-        if info.main:
-            print(f"resuming {out} after epoch {resume_state['epoch']}")
+def _epoch(run: Run, epoch: int, bar, tb: TensorBoardLog, on_epoch_end: Callable[[int, Path], None] | None) -> bool:
+    """Train one epoch, validate, log, write the checkpoints (rank 0); True when early stopping ends the run."""
+    cfg, info, p = run.cfg, run.info, run.progress
+    losses, elapsed, n_windows = _fit_epoch(run, epoch, bar, tb)
+    p.t_train += elapsed
+    p.n_seen += n_windows
+    recalibrate_batchnorm(run.model, run.splits["train"], cfg, seed=cfg.seed, epoch=epoch, device=info.device)
+    verdict = None
     if info.main:
-        print(f"{len(train_data.spans)} train spans, {n_windows} windows/epoch "
-              f"({'class-balanced' if cfg.data.balanced else 'as recorded'}), {steps_per_epoch} steps/epoch, "
-              f"{info.world} process(es) on {device}, amp {dtype or 'off'}, ambient bank {len(bank)} span(s)")
+        val = score(run.model, run.splits["val"], cfg, device=info.device)
+        verdict = {"val": val, "loss": float(np.mean(losses))}
+    verdict = distributed.broadcast(info, verdict)
+    val = verdict["val"]
+    val_f1 = val["window"]["macro_f1"]
+    improved = val_f1 > p.best_f1
+    if improved:
+        p.best_f1, p.best_epoch, p.since_best = val_f1, epoch, 0
+    else:
+        p.since_best += 1
+    rate = n_windows / max(elapsed, 1e-9)
+    p.history.append({"epoch": epoch, "train_loss": verdict["loss"], "val_macro_f1": val_f1,
+                      "val_accuracy": val["window"]["accuracy"], "lr": run.schedule.get_last_lr()[0],
+                      "windows_per_s": round(rate, 1)})
+    if info.main:
+        bar.write(f"epoch {epoch}: train loss {verdict['loss']:.4f}, val macro-F1 {val_f1:.4f}, {rate:.0f} windows/s")
+        step = epoch * run.steps_per_epoch
+        tb.scalars(step, **{"val/macro_f1": val_f1, "val/accuracy": val["window"]["accuracy"],
+                            "train/epoch_loss": verdict["loss"], "train/windows_per_s": rate})
+        tb.confusion(step, val["window"]["confusion"], cfg.classes, title=f"validation, epoch {epoch} (windows)")
+        _save_epoch(run, epoch, val, improved=improved)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, run.out)
+    stop = 0 < cfg.optim.early_stopping_patience <= p.since_best
+    if stop and info.main:
+        bar.write(f"early stop: no better val macro-F1 for {p.since_best} epochs (best epoch {p.best_epoch})")
+    return stop
 
-    tb = TensorBoardLog(out, enabled=cfg.tensorboard and info.main, purge_step=(start_epoch - 1) * steps_per_epoch or None)
-    bar = tqdm(total=total_steps, initial=(start_epoch - 1) * steps_per_epoch, desc="train", unit="step", disable=not progress)
-    t_train, n_seen = 0.0, 0
-    for epoch in range(start_epoch, cfg.optim.epochs + 1):
-        torch.manual_seed(int(epoch_rng(cfg.seed, epoch, 3, info.rank).integers(2**62)))  # dropout: a function of the epoch
-        windows = epoch_windows(train_data, cfg, seed=cfg.seed, epoch=epoch)
-        positions, _ = rank_positions(len(windows), cfg.optim.batch_size, info.rank, info.world)
-        dataset = TrainWindows(train_data, windows, positions, cfg, seed=cfg.seed, epoch=epoch, ambient=ambient)
-        loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.optim.batch_size // info.world, shuffle=False,
-                                             num_workers=cfg.data.workers, pin_memory=device.type == "cuda",
-                                             generator=torch.Generator().manual_seed(epoch))
-        mask_gen = torch.Generator().manual_seed(int(epoch_rng(cfg.seed, epoch, 4, info.rank).integers(2**62)))
-        model.train()
-        losses, t0 = [], time.perf_counter()
-        for audio, y, phys in loader:
-            loss = train_step(model, net, audio, y, cfg, optimiser=optimiser, schedule=schedule, scaler=scaler,
-                              dtype=dtype, mask_gen=mask_gen, loss_fn=loss_fn, physics=phys)
-            losses.append(loss.item())
-            bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-20:]):.3f}")
-            tb.scalars(schedule.last_epoch, **{"train/loss": losses[-1], "train/lr": schedule.get_last_lr()[0]})
-        elapsed = time.perf_counter() - t0
-        t_train += elapsed
-        n_seen += len(positions) * info.world
-        recalibrate_batchnorm(model, train_data, cfg, seed=cfg.seed, epoch=epoch, device=device)
-        verdict = None
-        if info.main:
-            val = score(model, split_data["val"], cfg, device=device)
-            verdict = {"val": val, "loss": float(np.mean(losses))}
-        verdict = distributed.broadcast(info, verdict)
-        val = verdict["val"]
-        val_f1 = val["window"]["macro_f1"]
-        improved = val_f1 > best_f1
-        if improved:
-            best_f1, best_epoch, since_best = val_f1, epoch, 0
-        else:
-            since_best += 1
-        rate = len(positions) * info.world / max(elapsed, 1e-9)
-        history.append({"epoch": epoch, "train_loss": verdict["loss"], "val_macro_f1": val_f1,
-                        "val_accuracy": val["window"]["accuracy"], "lr": schedule.get_last_lr()[0],
-                        "windows_per_s": round(rate, 1)})
-        if info.main:
-            bar.write(f"epoch {epoch}: train loss {verdict['loss']:.4f}, val macro-F1 {val_f1:.4f}, {rate:.0f} windows/s")
-            tb.scalars(epoch * steps_per_epoch, **{"val/macro_f1": val_f1, "val/accuracy": val["window"]["accuracy"],
-                                                   "train/epoch_loss": verdict["loss"], "train/windows_per_s": rate})
-            tb.confusion(epoch * steps_per_epoch, val["window"]["confusion"], cfg.classes,
-                         title=f"validation, epoch {epoch} (windows)")
-            state = checkpoint(model, cfg, epoch=epoch, metrics={"val": val}, fingerprint=fingerprint,
-                               protocol="LEAKY" if leaky else protocol)
-            if improved:
-                save_atomic(state, out / "checkpoint_best.pt")
-            state.update(optimiser=optimiser.state_dict(), schedule=schedule.state_dict(), scaler=scaler.state_dict(),
-                         history=history, best_f1=best_f1, best_epoch=best_epoch, since_best=since_best, warm_start=warm)
-            save_atomic(state, out / "checkpoint_last.pt")
-            _pause_for_tests(epoch)
-        stop = 0 < cfg.optim.early_stopping_patience <= since_best
-        if stop:
-            if info.main:
-                bar.write(f"early stop: no better val macro-F1 for {since_best} epochs (best epoch {best_epoch})")
-            break
-    bar.close()
-    tb.close()
-    digests = distributed.gather(info, distributed.weights_digest(model))
-    if not info.main:
-        return {}
 
-    best_state = torch.load(out / "checkpoint_best.pt", weights_only=True, map_location=device)
-    model.load_state_dict(best_state["state_dict"])
-    calibration = None
-    if split_data["val"].spans:  # temperature and unknown threshold from validation windows only
-        val_logits, val_labels, _ = predict_grid(model, split_data["val"], cfg, device=device)
-        calibration = calibrate(val_logits[val_labels >= 0], val_labels[val_labels >= 0])
-        model.temperature.fill_(calibration["temperature"])
-        best_state.update(state_dict=model.state_dict(), calibration=calibration)
-        save_atomic(best_state, out / "checkpoint_best.pt")
-    metrics = {
-        "code_version": code_version(),
-        "leaky_splits": leaky,
-        "protocol": protocol,
-        "protocol_title": ("LEAKY: splits share recordings" if leaky else
-                           f"held-out {'vessels' if protocol == 'VES' else 'recordings'} ({protocol})"),
-        "best_epoch": best_epoch,
-        "epochs_run": history[-1]["epoch"] if history else 0,
-        "early_stopped": bool(history) and history[-1]["epoch"] < cfg.optim.epochs,
-        "model": cfg.model.name,
-        "parameters": n_params,
-        "macs_per_window": macs,
-        "train_windows_per_s": round(n_seen / t_train, 1) if t_train else None,
-        "device": str(device),
-        "amp": str(dtype) if dtype else "off",
-        "distributed": {"world_size": info.world, "backend": info.backend, "weights_sha256_by_rank": digests},
-        "warm_start": warm,
-        "manifest_sha256": fingerprint,
-        "spans": {s: len(d.spans) for s, d in split_data.items()},
-        "ambient_bank_spans": len(bank),
-        "held_out_fine_labels": list(cfg.data.exclude_fine_labels),  # open-set check: absent from train and val
-        "skipped": skipped,
-        "calibration": calibration,
-        "val": best_state["metrics"]["val"],
-        "test": score(model, split_data["test"], cfg, device=device) if split_data["test"].spans else None,
-        "physics_test": score_physics(model, split_data["test"], cfg, device=device) if split_data["test"].spans else None,
-        "history": history,
-    }
+def _fit_epoch(run: Run, epoch: int, bar, tb: TensorBoardLog) -> tuple[list[float], float, int]:
+    """The optimiser steps of one epoch: (batch losses, seconds, windows trained on by all processes)."""
+    cfg, info = run.cfg, run.info
+    torch.manual_seed(int(epoch_rng(cfg.seed, epoch, 3, info.rank).integers(2**62)))  # dropout: a function of the epoch
+    windows = epoch_windows(run.splits["train"], cfg, seed=cfg.seed, epoch=epoch)
+    positions, _ = rank_positions(len(windows), cfg.optim.batch_size, info.rank, info.world)
+    dataset = TrainWindows(run.splits["train"], windows, positions, cfg, seed=cfg.seed, epoch=epoch, ambient=run.ambient)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.optim.batch_size // info.world, shuffle=False,
+                                         num_workers=cfg.data.workers, pin_memory=info.device.type == "cuda",
+                                         generator=torch.Generator().manual_seed(epoch))
+    mask_gen = torch.Generator().manual_seed(int(epoch_rng(cfg.seed, epoch, 4, info.rank).integers(2**62)))
+    run.model.train()
+    losses, t0 = [], time.perf_counter()
+    for audio, y, phys in loader:
+        loss = train_step(run.model, run.net, audio, y, cfg, optimiser=run.optimiser, schedule=run.schedule,
+                          scaler=run.scaler, dtype=run.dtype, mask_gen=mask_gen, loss_fn=run.loss_fn, physics=phys)
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-20:]):.3f}")
+        tb.scalars(run.schedule.last_epoch, **{"train/loss": losses[-1], "train/lr": run.schedule.get_last_lr()[0]})
+    return losses, time.perf_counter() - t0, len(positions) * info.world
+
+
+def _save_epoch(run: Run, epoch: int, val: dict, *, improved: bool) -> None:
+    """``checkpoint_best.pt`` when validation improved, and ``checkpoint_last.pt`` (with the resume state) always."""
+    state = checkpoint_state(run.model, run.cfg, epoch=epoch, metrics={"val": val}, fingerprint=run.fingerprint,
+                             protocol="LEAKY" if run.leaky else run.protocol)
+    if improved:
+        save_atomic(state, run.out / BEST)
+    save_atomic(resumable(state, optimiser=run.optimiser, schedule=run.schedule, scaler=run.scaler,
+                          **run.progress.saved(), warm_start=run.warm), run.out / LAST)
+
+
+def _finish(run: Run, digests: list[str]) -> dict:
+    """Rank 0 after the epochs: calibrate the best checkpoint, score it on test, write metrics, curves and report."""
+    best_state, calibration = _calibrate_best(run)
+    metrics = _run_metrics(run, best_state, calibration, digests)
+    cfg, out, history = run.cfg, run.out, run.progress.history
     if cfg.baseline:
         from uwac.training.baseline import train_baseline
 
-        metrics["baseline"] = train_baseline(rows=rows, cfg=cfg, out=out)
+        metrics["baseline"] = train_baseline(rows=run.rows, cfg=cfg, out=out)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    training_curves_png(history, out / "training_curves.png", title=f"{cfg.name}: best epoch {best_epoch}")
+    training_curves_png(history, out / "training_curves.png", title=f"{cfg.name}: best epoch {run.progress.best_epoch}")
     with (out / "history.csv").open("w") as fh:
         fh.write("epoch,train_loss,val_macro_f1,val_accuracy,lr,windows_per_s\n")
         for h in history:
@@ -576,37 +487,50 @@ def _train(cfg: TrainConfig, manifest, out: Path, info: distributed.DistInfo, *,
     return metrics
 
 
-def _resume_state(out: Path, cfg: TrainConfig, fingerprint: str) -> dict | None:
-    """The interrupted run's full state, after checking it is the same job (config and manifest)."""
-    path = out / "checkpoint_last.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"--resume: {path} not found; nothing to resume in {out}")
-    state = torch.load(path, weights_only=True, map_location="cpu")
-    if state.get("format") != CHECKPOINT_FORMAT or "optimiser" not in state:
-        raise ValueError(f"--resume: {path} is not a resumable uwac checkpoint (format {state.get('format')})")
-    if state["manifest_sha256"] != fingerprint:
-        raise ValueError(f"--resume: the manifest differs from the one {out} was trained on; start a new run folder")
-    saved, now = config_to_dict(config_from_dict(state["config"])), config_to_dict(cfg)
-    for d in (saved, now):  # settings that cannot change the result
-        d["data"].pop("workers")
-        d.pop("tensorboard")
-    if saved != now:
-        diff = sorted(k for k in saved if saved[k] != now[k])
-        raise ValueError(f"--resume: config section(s) {', '.join(diff)} differ from the interrupted run's "
-                         f"({out / 'config.yaml'}); resume with that config or start a new run folder")
-    return state
+def _calibrate_best(run: Run) -> tuple[dict, dict | None]:
+    """Load the best weights into the model; fit temperature and unknown threshold on validation windows only and
+    save them into ``checkpoint_best.pt``. Returns (best checkpoint, calibration or None without validation audio)."""
+    best_state = read_checkpoint(run.out / BEST, map_location=run.info.device)
+    run.model.load_state_dict(best_state["state_dict"])
+    calibration = None
+    if run.splits["val"].spans:
+        val_logits, val_labels, _ = predict_grid(run.model, run.splits["val"], run.cfg, device=run.info.device)
+        calibration = calibrate(val_logits[val_labels >= 0], val_labels[val_labels >= 0])
+        run.model.temperature.fill_(calibration["temperature"])
+        best_state.update(state_dict=run.model.state_dict(), calibration=calibration)
+        save_atomic(best_state, run.out / BEST)
+    return best_state, calibration
 
 
-def load_checkpoint(path: str | Path) -> tuple[Classifier, TrainConfig, dict]:
-    """Model (eval mode, CPU), config and raw checkpoint from a ``.pt`` file or a run folder."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "checkpoint_best.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} not found; run `uwac train` first or pass the run folder")
-    state = torch.load(path, weights_only=True, map_location="cpu")
-    cfg = config_from_dict(state["config"])
-    model = build_classifier(cfg.frontend, cfg.model, n_classes=len(cfg.classes))
-    model.load_state_dict(state["state_dict"])
-    return model.eval(), cfg, state
-
+def _run_metrics(run: Run, best_state: dict, calibration: dict | None, digests: list[str]) -> dict:
+    """``metrics.json``: protocol, epochs, model size, speed, distribution, data, calibration, val and test scores."""
+    cfg, info, p, test = run.cfg, run.info, run.progress, run.splits["test"]
+    leaky, protocol, history = run.leaky, run.protocol, p.history
+    return {
+        "code_version": code_version(),
+        "leaky_splits": leaky,
+        "protocol": protocol,
+        "protocol_title": ("LEAKY: splits share recordings" if leaky else
+                           f"held-out {'vessels' if protocol == 'VES' else 'recordings'} ({protocol})"),
+        "best_epoch": p.best_epoch,
+        "epochs_run": history[-1]["epoch"] if history else 0,
+        "early_stopped": bool(history) and history[-1]["epoch"] < cfg.optim.epochs,
+        "model": cfg.model.name,
+        "parameters": run.n_params,
+        "macs_per_window": run.macs,
+        "train_windows_per_s": round(p.n_seen / p.t_train, 1) if p.t_train else None,
+        "device": str(info.device),
+        "amp": str(run.dtype) if run.dtype else "off",
+        "distributed": {"world_size": info.world, "backend": info.backend, "weights_sha256_by_rank": digests},
+        "warm_start": run.warm,
+        "manifest_sha256": run.fingerprint,
+        "spans": {s: len(d.spans) for s, d in run.splits.items()},
+        "ambient_bank_spans": len(run.bank),
+        "held_out_fine_labels": list(cfg.data.exclude_fine_labels),  # open-set check: absent from train and val
+        "skipped": run.skipped,
+        "calibration": calibration,
+        "val": best_state["metrics"]["val"],
+        "test": score(run.model, test, cfg, device=info.device) if test.spans else None,
+        "physics_test": score_physics(run.model, test, cfg, device=info.device) if test.spans else None,
+        "history": history,
+    }

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from uwac.acoustics.contract import METADATA_KEYS, ModelError, load_session, run_batch
-from uwac.acoustics.evaluate import evaluate
-from uwac.training.train import load_checkpoint
+from uwac.acoustics.evaluation.evaluate import evaluate
+from uwac.training.checkpoint import load_checkpoint
 
 
 def test_contract_and_metadata(exported_model):
@@ -100,7 +100,7 @@ def test_missing_or_corrupt_model_is_a_clear_error(tmp_path, exported_model):
 
 
 def test_model_card_states_what_the_metadata_says(exported_model, trained_run, tmp_path):
-    from uwac.acoustics.model_card import write_card
+    from uwac.acoustics.evaluation.model_card import write_card
 
     ev = tmp_path / "ev"
     evaluate(model=exported_model, manifest=trained_run / "manifest.csv", out=ev, split="test", progress=False)

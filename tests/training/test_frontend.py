@@ -71,7 +71,7 @@ def test_frontend_uses_no_stft_or_complex(monkeypatch):
 def test_classifier_scores_are_gain_invariant(gain, trained_run, synth_manifest):
     from uwac.acoustics.audio_io import read_span
     from uwac.acoustics.manifest import read_manifest
-    from uwac.training.train import load_checkpoint
+    from uwac.training.checkpoint import load_checkpoint
 
     model, cfg, _ = load_checkpoint(trained_run)
     x = torch.from_numpy(np.stack([read_span(r.path, start_s=1.0, end_s=1.0 + cfg.data.window_seconds)[0]

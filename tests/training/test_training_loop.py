@@ -2,7 +2,6 @@
 balanced windows, the ambient bank, TensorBoard and the per-protocol report."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -40,9 +39,25 @@ def same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def uwac(*args, env=None, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "uwac.acoustics", *args], cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+PAUSED_TRAIN = """
+import sys, time
+from uwac.training.config import load_config
+from uwac.training.train import train
+
+def pause(epoch, out):
+    if epoch == 1:
+        print(f"paused after epoch {epoch}", flush=True)
+        time.sleep(120)
+
+config, manifest, out = sys.argv[1:]
+train(cfg=load_config(config), manifest=manifest, out=out, on_epoch_end=pause)
+"""
+
+
+def train_paused(config: Path, manifest: Path, out: Path) -> subprocess.Popen:
+    """Training in a child process that sleeps 120 s once epoch 1's checkpoints are written (to kill it there)."""
+    return subprocess.Popen([sys.executable, "-c", PAUSED_TRAIN, str(config), str(manifest), str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def test_killed_run_resumes_to_the_same_weights(tmp_path, synth_manifest):
@@ -52,8 +67,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, synth_manifest):
     train(cfg=cfg, manifest=synth_manifest, out=straight, progress=False)
 
     killed = tmp_path / "killed"
-    proc = uwac("train", "--config", str(config), "--manifest", str(synth_manifest), "--out", str(killed),
-                env={"UWAC_PAUSE_AFTER_EPOCH": "1:120"})
+    proc = train_paused(config, synth_manifest, killed)
     deadline = time.time() + 300
     for line in proc.stdout:
         if "paused after epoch 1" in line or time.time() > deadline:
