@@ -168,7 +168,12 @@ def cmd_export(args) -> None:
 
     if args.variants and args.calibration_windows < 1:
         raise CommandError(f"--calibration-windows must be ≥ 1, got {args.calibration_windows}")
-    report = export_run(args.run, args.out, unknown_threshold=args.unknown_threshold)
+    if args.split_only:
+        from uwac.export.stream_split import export_split_of_run
+
+        print(json.dumps(export_split_of_run(args.run, args.out), indent=2))
+        return
+    report = export_run(args.run, args.out, unknown_threshold=args.unknown_threshold, split=not args.no_split)
     print(json.dumps(report, indent=2))
     if args.variants:
         from uwac.export.variants import export_variants, render_report
@@ -183,8 +188,8 @@ def cmd_export(args) -> None:
 def cmd_evaluate(args) -> None:
     """Score an ONNX model on a manifest split."""
     _needs_analysis("evaluate")
-    from uwac.acoustics.evaluate import evaluate
-    from uwac.acoustics.report_html import headline_warning
+    from uwac.acoustics.evaluation.evaluate import evaluate
+    from uwac.acoustics.evaluation.report_html import headline_warning
 
     result = evaluate(model=args.model, manifest=args.manifest, out=args.out, split=args.split, threads=args.threads,
                       baseline=args.baseline, allow_rejected=args.allow_rejected, providers=args.providers,
@@ -218,7 +223,7 @@ def cmd_evaluate(args) -> None:
 def cmd_card(args) -> None:
     """Write a markdown model card from a model's metadata, its evaluations and (``--run``) its training run."""
     _needs_analysis("card")
-    from uwac.acoustics.model_card import write_card
+    from uwac.acoustics.evaluation.model_card import write_card
 
     print(f"wrote {write_card(model=args.model, evaluations=args.eval, out=args.out, run=args.run)}")
 
@@ -286,7 +291,7 @@ def cmd_stream(args) -> int:
             raise CommandError(f"--channels wants 0-based numbers like 0,2 or 'all', got {args.channels!r}") from None
     cfg = StreamConfig(model=args.model or DEFAULT_MODEL, source=args.source, out=args.out, fmt=args.format,
                        in_channels=args.in_channels, in_rate=args.rate, channels=channels, hop_s=args.hop,
-                       http=http, threads=args.threads, providers=args.providers,
+                       split=not args.whole, http=http, threads=args.threads, providers=args.providers,
                        allow_rejected=args.allow_rejected, raven=not args.no_raven, follow=not args.no_follow,
                        tcp_takeover=args.tcp_takeover, allow_from=tuple(args.allow_from) if args.allow_from else None,
                        settle_s=args.settle)
@@ -402,6 +407,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--variants", nargs="*", choices=("fp16", "int8", "fixed"), default=[],
                    help="also write <stem>.fp16/.int8/.fixed.onnx next to --out, each gated against fp32 on the run's "
                         "validation split (report in <stem>.variants.md)")
+    e.add_argument("--no-split", action="store_true",
+                   help="physics ear: do not write the streaming pair (<stem>.frames.onnx, <stem>.head.onnx) that "
+                        "lets `uwac stream` compute only each hop's new frames")
+    e.add_argument("--split-only", action="store_true",
+                   help="write only the streaming pair beside an existing --out file exported from RUN")
     e.add_argument("--calibration-windows", type=int, default=256, metavar="N",  # export.variants' default
                    help="int8: train-split windows used to calibrate activation ranges")
     e.set_defaults(func=cmd_export)
@@ -445,7 +455,12 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--rate", type=int, default=16000, help="raw PCM sample rate, Hz (resampled to the model's)")
     st.add_argument("--in-channels", type=int, default=1, help="raw PCM interleaved channels")
     st.add_argument("--channels", default=None, help="channels to score, 0-based (e.g. 0,2), or all (default)")
-    st.add_argument("--hop", type=float, default=None, help="seconds between windows (default: the model's)")
+    st.add_argument("--hop", type=float, default=None,
+                    help="seconds between windows (default: the step of the model's streaming pair when one is "
+                         "beside it, else the model's hop)")
+    st.add_argument("--whole", action="store_true",
+                    help="score every window whole, even when the model's streaming pair (M.frames.onnx, "
+                         "M.head.onnx) is beside it")
     st.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (1 on a node)")
     st.add_argument("--providers", default=None, help="execution providers: cpu (default), cuda, tensorrt, "
                                                        "openvino, auto")

@@ -77,6 +77,9 @@ class ModelInfo:
 def parse_metadata(props: dict[str, str], path: str = "") -> ModelInfo:
     """Validate and decode ``uwac.*`` metadata props."""
     missing = [k for k in METADATA_KEYS if k not in props]
+    if missing and "uwac.split" in props:
+        raise ModelError(f"{path}: the {props.get('uwac.split_role', 'one')} half of a model's streaming pair, not a "
+                         "model; pass the whole model file beside it (M.onnx), which finds its pair itself")
     if missing:
         raise ModelError(f"{path}: not a uwac model: metadata lacks {', '.join(missing)}; export it with `uwac export`")
     try:

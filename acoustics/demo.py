@@ -27,7 +27,8 @@ def demo_config_path() -> Path:
 def run_demo(*, out: str | Path = "runs/demo", minutes: float | None = None, seed: int = 0,
              epochs: int | None = None, workers: int = 2) -> dict:
     """Run the demo; returns (and writes) the summary."""
-    from uwac.acoustics.evaluate import SUBSET_NAMES, evaluate
+    from uwac.acoustics.evaluation.evaluate import evaluate
+    from uwac.acoustics.evaluation.report import SUBSET_NAMES
     from uwac.acoustics.synth import render_dataset
     from uwac.export.onnx_export import export_run
     from uwac.training.config import load_config

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from uwac.acoustics.lofar_demon import demon
+from uwac.acoustics.analysis.lofar_demon import demon
 
 OCTAVE_EDGES_HZ = (10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0, 1280.0, 2560.0, 5120.0)
 LINE_BANDS_HZ = ((10.0, 100.0), (100.0, 300.0), (300.0, 1000.0))
@@ -65,7 +65,8 @@ def window_features(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 def window_table(rows, *, sample_rate: int, window_samples: int, hop_samples: int, classes: list[str],
                  cache_dir: str | None = None, desc: str = "", progress: bool = True
                  ) -> tuple[np.ndarray, np.ndarray, list, list[str], np.ndarray]:
-    """Features of every hop-grid window of ``rows`` (spans resampled to ``sample_rate`` Hz through the span cache).
+    """Features of every hop-grid window of ``rows`` (spans resampled to ``sample_rate`` Hz through the span cache),
+    cut by :func:`uwac.acoustics.windows.cut_windows` as the model's windows are (rows under one window give none).
 
     Returns (X [n, features], class index [n], the manifest row of each window, skipped messages, each window's
     start [s, recording time]). Rows whose label is not in ``classes`` or whose audio cannot be read are skipped
@@ -75,6 +76,7 @@ def window_table(rows, *, sample_rate: int, window_samples: int, hop_samples: in
 
     from uwac.acoustics.audio_io import AudioError
     from uwac.acoustics.span_cache import span_audio
+    from uwac.acoustics.windows import cut_windows, window_starts
 
     feats, labels, owners, skipped, starts = [], [], [], [], []
     for r in tqdm(rows, desc=f"hand-made features {desc}".strip(), unit="span", leave=False, disable=not progress):
@@ -86,8 +88,10 @@ def window_table(rows, *, sample_rate: int, window_samples: int, hop_samples: in
         except AudioError as exc:
             skipped.append(str(exc))
             continue
-        for start in range(0, audio.shape[0] - window_samples + 1, hop_samples):
-            feats.append(window_features(np.asarray(audio[start: start + window_samples]), sample_rate))
+        audio = np.asarray(audio)
+        grid = window_starts(audio.shape[0], window_samples, hop_samples)
+        for start, window in zip(grid, cut_windows(audio, window_samples, hop_samples), strict=True):
+            feats.append(window_features(window, sample_rate))
             labels.append(classes.index(r.label))
             owners.append(r)
             starts.append(r.start_s + start / sample_rate)

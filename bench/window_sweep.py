@@ -49,7 +49,7 @@ def sweep_one(window_s: float, *, manifest: Path, out: Path, config: Path, epoch
     DEMON frames ``frame_scale`` × the config's length, so bins ``frame_scale`` × finer)."""
     import dataclasses
 
-    from uwac.acoustics.evaluate import evaluate
+    from uwac.acoustics.evaluation.evaluate import evaluate
     from uwac.export.onnx_export import export_run
     from uwac.training.config import load_config
     from uwac.training.train import train

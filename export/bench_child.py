@@ -23,11 +23,15 @@ WARMUP_CALLS = 3
 
 
 def cut_windows(audio: np.ndarray, window_samples: int, hop_samples: int) -> np.ndarray:
-    """Windows ``[n, window_samples]`` every ``hop_samples`` (a strided view, no copy); ``ValueError`` if too short."""
-    if len(audio) < window_samples:
+    """Windows ``[n, window_samples]`` every ``hop_samples`` (``acoustics.windows``: a strided view, no copy), the
+    same grid ``uwac evaluate`` scores; ``ValueError`` if too short (a benchmark needs at least one window)."""
+    from uwac.acoustics.windows import cut_windows as cut  # numpy only, like this module's top
+
+    windows = cut(audio, window_samples, hop_samples)
+    if not len(windows):
         raise ValueError(f"test audio of {len(audio)} samples is shorter than one window ({window_samples}); "
                          "raise --seconds")
-    return np.lib.stride_tricks.sliding_window_view(audio, window_samples)[::hop_samples]
+    return windows
 
 
 def _child_main(spec_path: str, out_path: str) -> None:
@@ -42,7 +46,7 @@ def _child_main(spec_path: str, out_path: str) -> None:
                               threads=spec["threads"], providers=spec["providers"], label=spec["label"],
                               warmup_calls=WARMUP_CALLS)
     else:
-        result, probs = measure(spec, windows)
+        result, probs = (measure_stream if spec["pipeline"] == "ort-stream" else measure)(spec, windows)
         np.save(Path(out_path).with_suffix(".npy"), probs)
     Path(out_path).write_text(json.dumps(result))
 
@@ -103,6 +107,88 @@ def measure(spec: dict, windows: np.ndarray) -> tuple[dict, np.ndarray]:
             "model_bytes": loaded_info["model_bytes"], "providers": loaded_info["providers"],
             "frontend_s": fe_s / n if timed_stages else None, "network_s": net_s / n if timed_stages else None,
             "branch_s": {b: s / n for b, s in branch_s.items()} if timed_stages else None}, np.concatenate(probs)
+
+
+def measure_stream(spec: dict, windows: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The streaming pair as a node runs it: ``batch`` channels (the same audio on each), every call one step of
+    every channel from the frames kept since the window before (``windows`` one step apart). Per pass the first
+    window primes the cache untimed; latency per window = call time / channels. The result has ``measure``'s keys,
+    ``frontend_s`` / ``network_s`` the frames and head halves, ``hop_seconds`` the step and
+    ``max_abs_prob_diff_vs_whole`` against the whole file on the same windows."""
+    t0 = time.perf_counter()
+    from uwac.acoustics.contract import load_session, run_batch
+    from uwac.acoustics.split_model import FrameCache, load_split
+
+    import_s = time.perf_counter() - t0
+    session, info = load_session(spec["model"], threads=spec["threads"], providers=spec["providers"])
+    split = load_split(spec["model"], session, info, threads=spec["threads"], providers=spec["providers"])
+    loaded, b = time.perf_counter(), spec["batch"]
+    cache = FrameCache(split, b)
+    timed = _TimedHalves(split)
+
+    def step(k: int, primed: bool) -> np.ndarray:
+        return cache.score(np.broadcast_to(windows[k], (b, windows.shape[1])), primed=primed)["probabilities"]
+
+    step(0, False)
+    first_wall, first = time.time(), time.perf_counter()
+    for k in range(1, 1 + min(WARMUP_CALLS, len(windows) - 1)):
+        step(k, True)
+    per_window, probs, total = [], [], 0.0
+    for _ in range(spec["repeats"]):
+        step(0, False)
+        probs = []
+        for k in range(1, len(windows)):
+            timed.active = True
+            t = time.perf_counter()
+            p = step(k, True)
+            dt = time.perf_counter() - t
+            timed.active = False
+            total += dt
+            per_window.append(dt / b)
+            probs.append(p[0].copy())
+    ms, n = np.asarray(per_window) * 1e3, len(per_window) * b
+    probs = np.stack(probs)
+    whole = run_batch(session, np.ascontiguousarray(windows[1:]))["probabilities"]
+    sizes = sum(Path(p).stat().st_size for p in split.paths.values())
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)), "mean_ms": 1e3 * total / n,
+            "windows_per_s": n / total, "calls": len(per_window), "import_s": import_s,
+            "load_s": loaded - t0 - import_s, "first_window_s": first - loaded, "first_window_wall": first_wall,
+            "peak_rss_mib": _peak_rss_mib(), "model_bytes": sizes, "providers": list(split.frames.get_providers()),
+            **timed.split(n), "branch_s": None, "hop_seconds": split.step_seconds,
+            "max_abs_prob_diff_vs_whole": float(np.abs(probs - whole).max())}, probs
+
+
+class _TimedHalves:
+    """Wraps a pair's two sessions so the frames and head calls of timed steps (while ``active``) are timed
+    apart (s, summed)."""
+
+    def __init__(self, split):
+        self.seconds = {"frames": 0.0, "head": 0.0}
+        self.active = False
+        for role in self.seconds:
+            setattr(split, role, _Timed(getattr(split, role), self, role))
+
+    def split(self, n: int) -> dict:
+        """``frontend_s`` / ``network_s``: the frames and head halves' s per window over ``n`` windows."""
+        return {"frontend_s": self.seconds["frames"] / n, "network_s": self.seconds["head"] / n}
+
+
+class _Timed:
+    """An onnxruntime session whose ``run_with_iobinding`` calls add their wall time to the clock's
+    ``seconds[role]`` while the clock is active."""
+
+    def __init__(self, session, clock: _TimedHalves, role: str):
+        self._session, self._clock, self._role = session, clock, role
+
+    def run_with_iobinding(self, binding) -> None:
+        """Run one bound call, timed when the clock is active."""
+        t = time.perf_counter()
+        self._session.run_with_iobinding(binding)
+        if self._clock.active:
+            self._clock.seconds[self._role] += time.perf_counter() - t
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
 
 
 def _scorer(spec: dict):

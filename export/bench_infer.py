@@ -68,6 +68,7 @@ def bench_infer(*, run: str | Path, fp32: str | Path | None = None, fp16: str | 
     for v, (path, note) in found.items():
         params[v], params[f"{v}_note"] = (str(path) if path else None), note
         params[f"{v}_gate"] = (variant_infos[v].variant.get("status") or "no gate recorded") if path else None
+    params |= stream_params(fp32, info, len(audio))
     params |= {"seconds": float(seconds), "batch": int(batch), "threads": int(threads), "repeats": int(repeats),
                "providers": providers, "seed": int(seed), "audio": f"merchant render, seed {seed}",
                "sample_rate": info.sample_rate, "window_seconds": info.window_seconds,
@@ -107,7 +108,7 @@ def resolve_fp32(run: str | Path, fp32: str | Path | None, out: Path) -> Path:
     from uwac.export.onnx_export import export_run
 
     path = out / "model.onnx"
-    export_run(run, path)
+    export_run(run, path, split=True)  # with the ear's streaming pair: the node's path is measured too
     return path
 
 
@@ -188,14 +189,34 @@ def _specs(params: dict, work: Path) -> list[dict]:
     base["audio"] = str(work / "audio.npy")
     base["window_samples"] = int(round(params["window_seconds"] * params["sample_rate"]))
     base["hop_samples"] = int(round(params["hop_seconds"] * params["sample_rate"]))
-    files = {REFERENCE: params["fp32"], **{f"ort-{v}": params[v] for v in VARIANTS}}
+    files = {REFERENCE: params["fp32"], **{f"ort-{v}": params[v] for v in VARIANTS}, "ort-stream": params["stream"]}
     files = {k: str(Path(f).resolve()) if f else None for k, f in files.items()}
     specs = []
     for key in PIPELINES:
         model = files.get(key, base["run"])
+        hop = {"hop_samples": params["stream_step_samples"]} if key == "ort-stream" else {}
         for b in dict.fromkeys((1, params["batch"])):
-            specs.append({**base, "pipeline": key, "model": model, "batch": b})
+            specs.append({**base, "pipeline": key, "model": model, "batch": b, **hop})
     return specs
+
+
+def stream_params(fp32: Path, info, n_samples: int) -> dict:
+    """``stream`` (the fp32 file when its streaming pair is beside it and the audio holds two windows one step
+    apart, else None), ``stream_note`` (how it was found, or why not) and ``stream_step_samples``."""
+    from uwac.acoustics.split_model import pair_paths, read_plan
+
+    frames = pair_paths(fp32)["frames"]
+    if not frames.is_file():
+        return {"stream": None, "stream_step_samples": None,
+                "stream_note": f"no streaming pair beside the fp32 file ({frames.name}; `uwac export RUN --out "
+                               f"{fp32.name}` writes one for the physics ear)"}
+    plan = read_plan(frames)
+    if n_samples < plan.window + plan.step:
+        return {"stream": None, "stream_step_samples": plan.step,
+                "stream_note": f"not run: the audio holds no two windows {plan.step / info.sample_rate:g} s apart; "
+                               "raise --seconds"}
+    return {"stream": str(fp32), "stream_step_samples": plan.step,
+            "stream_note": f"found beside the fp32 file ({frames.name}, step {plan.step / info.sample_rate:g} s)"}
 
 
 def _measure_all(params: dict, work: Path, *, progress: bool) -> tuple[list[dict], dict]:

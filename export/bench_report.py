@@ -43,6 +43,10 @@ def render_markdown(result: dict) -> str:
              f"{p['repeats']} timed pass(es); each row in a fresh process. onnxruntime "
              f"{p.get('onnxruntime', '?')}, providers asked for: {requested} (this build offers "
              f"{', '.join(p.get('available_providers') or ['?'])}).", "",
+             *([f"The streaming pair's row scores windows {p['stream_step_samples'] / p['sample_rate']:g} s apart, "
+                "each from the frames kept since the window before (batch = channels stepped together; its "
+                "probability difference is against the whole file on the same windows).", ""]
+               if p.get("stream") else []),
              "| pipeline | batch | ran on | p50 ms/window | p99 ms/window | windows/s | × real time per core "
              "| 1 h audio, s | cold start, s | peak RSS, MiB | model size | max \\|Δp\\| vs (a) fp32 |",
              "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

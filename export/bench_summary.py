@@ -20,12 +20,15 @@ GOALS = {  # issue 5: what the default fp32 CNN should reach on one core
     "throughput_batch": None,  # the throughput goal holds for the best fp32 row (None) or at this batch size
 }
 MODEL_GOALS = {  # model family (``uwac.model`` name) -> (issue, targets replacing GOALS')
-    "ear": ("issue 9", {"x_real_time_per_core": 1000.0, "p99_ms_batch1": 10.0, "throughput_batch": 1}),
+    # the node scores the ear through its streaming pair (the throughput goal's first choice) when it has one
+    "ear": ("issue 9", {"x_real_time_per_core": 1000.0, "p99_ms_batch1": 10.0, "throughput_batch": 1,
+                        "throughput_pipelines": ("ort-stream", "ort-fp32")}),
 }
 PIPELINES = {  # key -> (label, family letter)
     "ort-fp32": ("onnxruntime fp32", "a"),
     "ort-fp16": ("onnxruntime fp16 (fp32 front-end)", "a"),
     "ort-int8": ("onnxruntime int8", "a"),
+    "ort-stream": ("onnxruntime fp32 streaming pair (each step's new frames, then the head)", "a"),
     "torch": ("PyTorch eager", "b"),
     "librosa-torch": ("host front-end (librosa log-mel, or the numpy physics reference) + torch network", "c"),
 }
@@ -54,9 +57,12 @@ def summarise(params: dict, rows: list[dict], profiles: dict) -> dict:
         if r["status"] != "ok":
             continue
         r["label"] = pipeline_label(r["pipeline"])
-        r["x_real_time_per_core"] = r["windows_per_s"] * hop / threads
-        r["hour_s"] = 3600.0 / (r["windows_per_s"] * hop)
-        r["max_abs_prob_diff_vs_ort_fp32"] = float(np.abs(r.pop("probabilities") - reference[r["batch"]]).max())
+        row_hop = r.get("hop_seconds", hop)  # the streaming pair steps at its own hop
+        r["x_real_time_per_core"] = r["windows_per_s"] * row_hop / threads
+        r["hour_s"] = 3600.0 / (r["windows_per_s"] * row_hop)
+        probs = r.pop("probabilities")  # the stream row scores other windows: it compares with the whole file itself
+        r["max_abs_prob_diff_vs_ort_fp32"] = r.pop("max_abs_prob_diff_vs_whole", None) if "hop_seconds" in r else \
+            float(np.abs(probs - reference[r["batch"]]).max())
         _attach_split(r, profiles)
     result = {"params": params, "rows": rows, "ratios": ratios(rows, params["batch"]), "profiles": profiles,
               "goal_set": goal_set(params.get("model_name"))}
@@ -156,14 +162,16 @@ def goals(result: dict) -> list[dict]:
 def _throughput_goal(rows: list[dict], target: dict) -> tuple:
     """(goal, target, value, met, note) of fp32 × real time per core: at ``throughput_batch``, or the best row."""
     x, at = target["x_real_time_per_core"], target.get("throughput_batch")
-    fp32 = [r for r in rows if r["pipeline"] == REFERENCE and r["status"] == "ok" and at in (None, r["batch"])]
     where = f" at batch {at}" if at is not None else ""
     goal = f"fp32 scores 1 h of audio in <= {3600 / x:g} s on one core{where}"
-    if not fp32:
-        return goal, f">= {x:.0f}× real time per core", None, None, ""
-    best = max(fp32, key=lambda r: r["x_real_time_per_core"])
-    return (goal, f">= {x:.0f}× real time per core", best["x_real_time_per_core"], best["x_real_time_per_core"] >= x,
-            f"× (batch {best['batch']}: {3600 / best['x_real_time_per_core']:.2f} core-s per hour)")
+    for pipeline in target.get("throughput_pipelines", (REFERENCE,)):  # the first one measured counts
+        fp32 = [r for r in rows if r["pipeline"] == pipeline and r["status"] == "ok" and at in (None, r["batch"])]
+        if fp32:
+            best = max(fp32, key=lambda r: r["x_real_time_per_core"])
+            return (goal, f">= {x:.0f}× real time per core", best["x_real_time_per_core"],
+                    best["x_real_time_per_core"] >= x, f"× ({pipeline_label(pipeline)}, batch {best['batch']}: "
+                    f"{3600 / best['x_real_time_per_core']:.2f} core-s per hour)")
+    return goal, f">= {x:.0f}× real time per core", None, None, ""
 
 
 def _ge(value: float | None, target: float) -> bool | None:

@@ -18,6 +18,8 @@ import torch
 
 from uwac.acoustics import __version__
 from uwac.acoustics.contract import OPSET, OUTPUTS, load_session, run_batch
+from uwac.acoustics.split_model import pair_paths
+from uwac.export.stream_split import export_split
 from uwac.training.checkpoint import load_checkpoint
 from uwac.training.config import config_to_dict, min_window_samples
 from uwac.training.models import Classifier
@@ -144,11 +146,12 @@ def _add_physics_test(props: dict[str, str], run: str | Path) -> None:
 
 
 def export_run(run: str | Path, out: str | Path, *, unknown_threshold: float | None = None,
-               tolerance: float = 1e-4) -> dict:
+               tolerance: float = 1e-4, split: bool = False) -> dict:
     """Export a run's best checkpoint to ``out`` and verify it; returns a small report.
 
     ``unknown_threshold`` None: the one chosen on validation at calibration (``DEFAULT_UNKNOWN_THRESHOLD``
-    for an uncalibrated checkpoint).
+    for an uncalibrated checkpoint). ``split``: also write the streaming pair beside ``out`` when the model is
+    the physics ear (``export/stream_split.py``); a pair left from an earlier export is removed either way.
     """
     model, cfg, state = load_checkpoint(run)
     if unknown_threshold is None:
@@ -168,5 +171,9 @@ def export_run(run: str | Path, out: str | Path, *, unknown_threshold: float | N
                            f"kept as {path.with_suffix('.failed-parity.onnx')} for inspection")
     report = {"model": str(path), "bytes": path.stat().st_size, "opset": OPSET, "parameters": n_params,
               "max_abs_prob_diff_vs_torch": worst, "classes": list(cfg.classes)}
+    for stale in pair_paths(path).values():
+        stale.unlink(missing_ok=True)
+    if split and cfg.model.name == "ear":
+        report["split"] = export_split(model, cfg.frontend, path, physics=physics)
     path.with_suffix(".export.json").write_text(json.dumps(report, indent=2))
     return report

@@ -20,8 +20,8 @@ import onnx
 from tqdm import tqdm
 
 from uwac.acoustics.contract import load_session, run_batch
+from uwac.acoustics.evaluation.metrics import classification_metrics
 from uwac.acoustics.manifest import read_manifest
-from uwac.acoustics.metrics import classification_metrics
 from uwac.training.config import TrainConfig, config_from_dict
 from uwac.training.data import SplitAudio, load_split
 

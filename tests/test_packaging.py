@@ -67,6 +67,7 @@ def test_wheel_holds_one_namespace_and_the_shipped_files(node):
     tops = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
     assert tops == {"uwac"}, tops
     for need in ("uwac/data/models/uwac-default.onnx", "uwac/data/models/uwac-default.int8.onnx",
+                 "uwac/data/models/uwac-default.frames.onnx", "uwac/data/models/uwac-default.head.onnx",
                  "uwac/data/label_maps/deepship.yaml", "uwac/training/configs/default.yaml"):
         assert need in names, need
 
@@ -94,6 +95,7 @@ def test_node_install_is_lean_and_runs_the_shipped_model(node, tmp_path):
     r = run("stream", "--source", str(wav), "--out", "events", "--no-http")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "uwac-default.onnx" in r.stderr and "Traceback" not in r.stderr
+    assert "streaming pair: new frames only" in r.stderr  # the installed pair is found, checked and used
     r = run("evaluate", "x.onnx", "--manifest", "m.csv", "--out", "e")
     assert r.returncode == 2 and "uwac[analysis]" in r.stderr, r.stderr[-2000:]
 

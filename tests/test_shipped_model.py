@@ -29,7 +29,7 @@ def test_shipped_model_keeps_the_contract_and_scores_audio():
 
 
 def test_shipped_card_matches_the_metadata():
-    from uwac.acoustics.model_card import card_markdown
+    from uwac.acoustics.evaluation.model_card import card_markdown
 
     _, info = load_session(MODEL)
     card = CARD.read_text()

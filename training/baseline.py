@@ -15,10 +15,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from uwac.acoustics.baseline_file import FILE_NAME as BASELINE_FILE
 from uwac.acoustics.baseline_file import save_baseline
+from uwac.acoustics.evaluation.metrics import snr_of_rows, split_metrics
 from uwac.acoustics.handcrafted import baseline_probabilities, feature_names
 from uwac.acoustics.handcrafted import window_table as hand_table
 from uwac.acoustics.manifest import Row
-from uwac.acoustics.metrics import snr_of_rows, split_metrics
 from uwac.acoustics.physics_targets import row_audible_spans, window_audible, window_label
 from uwac.training.config import TrainConfig
 

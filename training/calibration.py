@@ -11,7 +11,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
-from uwac.acoustics.metrics import reliability
+from uwac.acoustics.evaluation.metrics import reliability
 
 UNKNOWN_KEEP_FRACTION = 0.95  # the threshold keeps this share of correctly classified validation windows
 

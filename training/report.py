@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from uwac.acoustics.analysis.plots import confusion_png
 from uwac.acoustics.manifest import PROTOCOL_TITLES
-from uwac.acoustics.plots import confusion_png
 from uwac.training.config import TrainConfig
 
 

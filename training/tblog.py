@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from uwac.acoustics.plots import confusion_png
+from uwac.acoustics.analysis.plots import confusion_png
 
 
 class TensorBoardLog:

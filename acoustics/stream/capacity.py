@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from uwac.acoustics.contract import load_session
+from uwac.acoustics.split_model import load_split
 from uwac.acoustics.stream.blocks import Block
 from uwac.acoustics.stream.footprint import cold_start, core_install_mb
 from uwac.acoustics.stream.scorer import Scorer
@@ -30,8 +31,11 @@ MANY_CHANNELS = 64  # rows from this many channels up give the capacity estimate
 
 
 def hop_s(model: str | Path) -> float:
-    """The model's hop (s): each channel needs one window per hop to keep up."""
-    return load_session(model)[1].hop_seconds
+    """The daemon's hop for the model (s; its streaming pair's step when one is beside it): each channel needs one
+    window per hop to keep up."""
+    session, info = load_session(model)
+    split = load_split(model, session, info)
+    return split.step_seconds if split is not None else info.hop_seconds
 
 
 def sea_noise(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
@@ -48,13 +52,14 @@ def measure_capacity(model: str | Path, *, channels: tuple[int, ...] = CHANNEL_S
     from tqdm import tqdm
 
     session, info = load_session(model, threads=threads)
+    split = load_split(model, session, info, threads=threads)  # the daemon's default path when the pair is there
     rate = info.sample_rate
     base = sea_noise(seconds + info.window_seconds, rate, seed)
     rows = []
     for n in tqdm(channels, desc="bench stream", unit="config", disable=not progress):
         shift = (np.arange(n) * 7919) % len(base)  # each channel a different stretch of the same sea
         audio = np.stack([np.roll(base, int(s)) for s in shift], axis=1)
-        scorer = Scorer(session, info)
+        scorer = Scorer(session, info, split=split)
         warm = int(info.window_seconds * rate)
         scorer.push(Block(samples=audio[:warm], sample_rate=rate, position=0), lambda h: None)
         hops = 0
@@ -64,7 +69,7 @@ def measure_capacity(model: str | Path, *, channels: tuple[int, ...] = CHANNEL_S
                                 lambda h: None)
         busy = time.perf_counter() - t0
         audio_s = (audio.shape[0] - warm) // rate
-        rows.append({"channels": n, "audio_s": audio_s, "busy_s": round(busy, 4),
+        rows.append({"channels": n, "audio_s": audio_s, "busy_s": round(busy, 6),
                      "x_real_time": round(audio_s / busy, 2), "hops_per_s": round(hops / busy, 2),
                      "channel_windows_per_s": round(hops * n / busy, 1), "keeps_up": bool(busy < audio_s)})
     return rows
@@ -75,6 +80,7 @@ def measure_latency(model: str | Path, *, seed: int = 103, snr_db: float = 10.0,
     from uwac.acoustics.synth.scene import render_scene
 
     session, info = load_session(model, threads=threads)
+    split = load_split(model, session, info, threads=threads)
     rate = info.sample_rate
     lead, _ = render_scene(seed=seed, duration_s=60.0, sample_rate=rate, contacts=[])
     vessel, params = render_scene(seed=seed + 1000, duration_s=90.0, sample_rate=rate,
@@ -82,8 +88,8 @@ def measure_latency(model: str | Path, *, seed: int = 103, snr_db: float = 10.0,
     spans = params["contacts"][0]["spans"]
     onset = len(lead) / rate + (spans[0][0] if spans else 0.0)
     audio = np.concatenate([lead, vessel])[:, None].astype(np.float32)
-    scorer = Scorer(session, info)
-    tracker = Tracker(info.classes, hop_s=info.hop_seconds, unknown_threshold=info.unknown_threshold)
+    scorer = Scorer(session, info, split=split)
+    tracker = Tracker(info.classes, hop_s=scorer.hop / rate, unknown_threshold=info.unknown_threshold)
     starts, events, per_hop = [], [], []
 
     def on_hop(hop):

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from uwac.acoustics.contract import ModelError, load_session
 from uwac.acoustics.resources import data_path
+from uwac.acoustics.split_model import load_split
 from uwac.acoustics.stream import sources as src
 from uwac.acoustics.stream.blocks import Block
 from uwac.acoustics.stream.events import EventWriter, OutFolderError, read_events
@@ -64,6 +65,8 @@ class StreamConfig:
     ``tcp-listen`` client replaces a live one (default: refused while the open one sends). allow_from: peer
     addresses or networks a network source accepts; required when it binds other than loopback. settle_s: a
     recorder file counts as closed once unchanged this long (s; longer than the recorder's longest pause).
+    split: score through the model's streaming pair when one is beside it (``M.frames.onnx``/``M.head.onnx``:
+    each hop computes only its new frames; the hop is the pair's step unless ``hop_s`` overrides it).
     """
 
     model: Path
@@ -87,6 +90,7 @@ class StreamConfig:
     tcp_takeover: bool = False
     allow_from: tuple[str, ...] | None = None
     settle_s: float = 2.0
+    split: bool = True
 
 
 def prepare_out(out: Path) -> Path:
@@ -156,11 +160,11 @@ class Daemon:
     def __init__(self, cfg: StreamConfig):
         self.cfg = cfg
         self.out = prepare_out(Path(cfg.out))
-        self.session, self.info = self._load_model()
+        self.session, self.info, self.split = self._load_model()
         self.live = source_kind(cfg.source)[0] in LIVE_KINDS
         self.source = open_source(cfg)
         hop = None if cfg.hop_s is None else int(round(cfg.hop_s * self.info.sample_rate))
-        self.scorer = Scorer(self.session, self.info, channels=cfg.channels, hop_samples=hop)
+        self.scorer = Scorer(self.session, self.info, channels=cfg.channels, hop_samples=hop, split=self.split)
         self.metrics = stream_metrics(self.info.classes)
         self.health = HealthCheck(self.scorer.hop / self.info.sample_rate)
         self.health.detail.update(model=str(cfg.model), source=cfg.source)
@@ -198,14 +202,31 @@ class Daemon:
     # -- set-up helpers ---------------------------------------------------------------------------------------
 
     def _load_model(self):
-        """(session, info) of the configured model file, checked for what the daemon needs (``ambient`` among
-        the classes, besides the contract's own checks); raises :class:`ModelError`."""
+        """(session, info, streaming pair or None) of the configured model file, checked for what the daemon
+        needs (``ambient`` among the classes, besides the contract's own checks); raises :class:`ModelError`.
+        A pair that cannot serve the file is logged and the file scored whole."""
         session, info = load_session(self.cfg.model, threads=self.cfg.threads, providers=self.cfg.providers,
                                      allow_rejected=self.cfg.allow_rejected)
         if "ambient" not in info.classes:
             raise ModelError(f"{self.cfg.model}: classes {list(info.classes)} lack 'ambient', which the contact "
                              "tracker needs to tell a contact from the sea; export a model trained with it")
-        return session, info
+        return session, info, self._load_split(session, info)
+
+    def _load_split(self, session, info):
+        """The model's streaming pair when wanted, present, sound and stepping at the chosen hop; else None."""
+        if not self.cfg.split:
+            return None
+        try:
+            split = load_split(self.cfg.model, session, info, threads=self.cfg.threads, providers=self.cfg.providers)
+        except ModelError as exc:
+            log.warning("streaming pair not used, every window is scored whole: %s", exc)
+            return None
+        if split is not None and self.cfg.hop_s is not None and \
+                int(round(self.cfg.hop_s * info.sample_rate)) != split.plan.step:
+            log.info("--hop %.3f s is not the streaming pair's step (%.3f s): every window is scored whole",
+                     self.cfg.hop_s, split.step_seconds)
+            return None
+        return split
 
     def _contacts_in_log(self) -> tuple[dict[str, dict], list[dict]]:
         """One pass over the event log: contacts started but not ended (a previous run was killed mid-contact),
@@ -414,17 +435,17 @@ class Daemon:
     def reload(self) -> bool:
         """Swap in the model file again (SIGHUP). A bad file is refused and the running model kept."""
         try:
-            session, info = self._load_model()
+            session, info, split = self._load_model()
         except ModelError as exc:
             self.metrics.model_reloads.labels("refused").inc()
             log.error("model reload refused, the running model stays: %s", exc)
             return False
-        flushed = self.scorer.set_session(session, info)
+        flushed = self.scorer.set_session(session, info, split)
         if flushed and self.tracker is not None:
             for event in self.tracker.close_all("reload"):
                 self._emit(event)
             self.tracker = None  # rebuilt on the next block with the new classes and hop
-        self.session, self.info = session, info
+        self.session, self.info, self.split = session, info, split
         self.metrics.model_reloads.labels("ok").inc()
         log.info("model reloaded from %s", self.cfg.model)
         return True
@@ -505,7 +526,7 @@ def run_stream(cfg: StreamConfig, *, install_signals: bool = True) -> int:
     if install_signals:
         daemon.install_signals()
     where = daemon.service.url if daemon.service is not None else "no HTTP"
-    log.info("uwac stream: %s on %s (%d Hz, window %.2f s, hop %.2f s); events in %s; %s", cfg.model, cfg.source,
+    log.info("uwac stream: %s on %s (%d Hz, window %.2f s, hop %.2f s%s); events in %s; %s", cfg.model, cfg.source,
              daemon.info.sample_rate, daemon.info.window_seconds, daemon.scorer.hop / daemon.info.sample_rate,
-             daemon.out, where)
+             ", streaming pair: new frames only" if daemon.split else "", daemon.out, where)
     return daemon.run()

@@ -6,6 +6,10 @@ preallocated ``[channels, window]`` batch and runs the model once through an IO 
 preallocated too, so the steady-state hop allocates no arrays. Resampling (soxr, streaming, VHQ) happens
 per block, before the ring; blocks already at the model's rate pass untouched.
 
+With the model's streaming pair (``acoustics/split_model.py``) the hop is the pair's step and each hop computes
+only the frames new since the window before (:class:`FrameCache`); the first window after a start, a gap or a
+reload computes all of its frames.
+
 Positions are counted in samples at the model's rate from the stream's start, gaps included, so every
 window's time is ``position / sample_rate`` seconds of stream time and never the wall clock.
 """
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from uwac.acoustics.contract import INPUT, OUTPUTS, ModelInfo
+from uwac.acoustics.split_model import FrameCache, SplitModel
 from uwac.acoustics.stream.blocks import Block
 
 log = logging.getLogger(__name__)
@@ -50,25 +55,38 @@ class Scorer:
     """Stateful scorer for one stream: ring buffers, resampler and the onnxruntime binding.
 
     ``channels``: the input channels to score (0-based), None for every channel of the first block.
-    ``hop_samples``: samples between windows at the model's rate (default the model's hop).
+    ``hop_samples``: samples between windows at the model's rate (default the model's hop, or the step of
+    ``split``, the model's streaming pair, which then scores each hop from the frames it keeps).
     """
 
     def __init__(self, session, info: ModelInfo, *, channels: Sequence[int] | None = None,
-                 hop_samples: int | None = None):
-        self.session, self.info = session, info
+                 hop_samples: int | None = None, split: SplitModel | None = None):
+        self.session, self.info, self.split = session, info, split
         self.rate = info.sample_rate
         self.window = info.window_samples
-        self.hop = int(hop_samples or info.hop_samples)
-        if not 0 < self.hop:
-            raise ValueError(f"hop must be at least one sample, got {self.hop}")
+        self._given_hop = hop_samples
+        self.hop = self._hop(hop_samples)
         self.chosen = None if channels is None else tuple(int(c) for c in channels)
         self.position = 0  # samples at the model's rate consumed from the stream start, gaps included
         self.filled = 0  # samples in the ring since the last flush
         self.since_hop = 0  # samples since the last scored window
         self.scored = False  # a window has been scored since the last flush
+        self.primed = False  # the frame cache holds the frames of the window one hop before the next
+        self.cache: FrameCache | None = None
         self._resampler = None
         self._resampler_key: tuple[int, int] | None = None
         self._allocate(len(self.chosen) if self.chosen is not None else None)
+
+    def _hop(self, hop_samples: int | None) -> int:
+        """Samples between windows: given, the pair's step, or the model's hop; ``ValueError`` when a given hop
+        is not the pair's step (the kept frames would not line up)."""
+        hop = int(hop_samples or (self.split.plan.step if self.split else self.info.hop_samples))
+        if not 0 < hop:
+            raise ValueError(f"hop must be at least one sample, got {hop}")
+        if self.split is not None and hop != self.split.plan.step:
+            raise ValueError(f"a hop of {hop} samples does not step the streaming pair (its step is "
+                             f"{self.split.plan.step}); score whole or use the pair's step")
+        return hop
 
     def _allocate(self, n_channels: int | None) -> None:
         """(Re)build the ring, batch and output buffers for ``n_channels`` (None: wait for the first block)."""
@@ -85,6 +103,13 @@ class Scorer:
         fields = len(self.info.physics.get("fields", [])) if "physics" in self._output_names() else 0
         self.physics = np.zeros((n_channels, fields), dtype=np.float32) if fields else None
         self._bind()
+        self.primed = False
+        self.cache = None
+        if self.split is not None:
+            outputs = dict(zip(OUTPUTS, (self.logits, self.probabilities, self.embedding), strict=True))
+            if self.physics is not None:
+                outputs["physics"] = self.physics
+            self.cache = FrameCache(self.split, n_channels, outputs)
 
     def _output_names(self) -> list[str]:
         return [o.name for o in self.session.get_outputs()]
@@ -106,18 +131,21 @@ class Scorer:
             binding.bind_output("physics", "cpu", 0, np.float32, list(self.physics.shape), self.physics.ctypes.data)
         self.binding = binding
 
-    def set_session(self, session, info: ModelInfo) -> bool:
-        """Swap the model (SIGHUP reload). Returns True when the ring had to be flushed: the new model's rate,
-        window or classes differ, so the buffered audio and the open contacts no longer apply."""
+    def set_session(self, session, info: ModelInfo, split: SplitModel | None = None) -> bool:
+        """Swap the model (SIGHUP reload), with its streaming pair or none. Returns True when the ring had to be
+        flushed: the new model's rate, window or classes differ, so the buffered audio and the open contacts no
+        longer apply. The frame cache always starts again from the next window's own frames."""
         same = (info.sample_rate, info.window_samples, tuple(info.classes)) == \
                (self.rate, self.window, tuple(self.info.classes))
-        self.session, self.info = session, info
+        self.session, self.info, self.split = session, info, split
         if not same:
             self.rate, self.window = info.sample_rate, info.window_samples
-            self.hop = info.hop_samples
+            self._given_hop = None  # a hop chosen for the old window may not fit the new one
             self._resampler, self._resampler_key = None, None
             self.filled = self.since_hop = 0
             self.scored = False
+        self.hop = self._hop(self._given_hop)  # the pair's step may differ from the old hop
+        self.since_hop = min(self.since_hop, self.hop)
         self._allocate(self.n_channels)
         return not same
 
@@ -131,7 +159,7 @@ class Scorer:
         start = self.position
         self.position += int(round(samples_at_rate * self.rate / rate))
         self.filled = self.since_hop = 0
-        self.scored = False
+        self.scored = self.primed = False
         if self._resampler is not None:  # its internal history belongs to audio before the hole
             self._resampler, self._resampler_key = None, None
         return self.seconds(start), self.seconds(self.position)
@@ -211,11 +239,15 @@ class Scorer:
         """Run the model on the latest window of every channel and hand the result on."""
         w = self.window
         start = self.position % w
-        np.copyto(self.batch, self.ring[:, start:start + w])
         t0 = time.perf_counter()
-        self.session.run_with_iobinding(self.binding)
+        if self.cache is not None:  # the copies of the latest window's spans are part of its cost
+            self.cache.score(self.ring[:, start:start + w], primed=self.primed)
+        else:
+            np.copyto(self.batch, self.ring[:, start:start + w])
+            t0 = time.perf_counter()
+            self.session.run_with_iobinding(self.binding)
         compute_s = time.perf_counter() - t0
-        self.since_hop, self.scored = 0, True
+        self.since_hop, self.scored, self.primed = 0, True, True
         chans = self.chosen if self.chosen is not None else tuple(range(self.n_channels))
         on_hop(Hop(start_s=self.seconds(self.position - w), end_s=self.seconds(self.position), channels=chans,
                    probabilities=self.probabilities, logits=self.logits, compute_s=compute_s, physics=self.physics))

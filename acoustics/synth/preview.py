@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from uwac.acoustics.analysis.plots import lofar_demon_png
 from uwac.acoustics.audio_io import read_span
-from uwac.acoustics.plots import lofar_demon_png
 
 
 def rate_marks(params: dict) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""Displays (acoustics.displays) and DEMON line detection (acoustics.line_detect): figures, PNGs, behaviour."""
+"""Displays (acoustics.analysis.displays) and DEMON line detection (acoustics.analysis.line_detect): figures, PNGs, behaviour."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from uwac.acoustics import displays
-from uwac.acoustics.contract import load_session
-from uwac.acoustics.displays import (
+from uwac.acoustics.analysis import displays
+from uwac.acoustics.analysis.displays import (
     Timeline,
     class_timeline,
     compare_metrics,
@@ -20,6 +19,7 @@ from uwac.acoustics.displays import (
     score_timeline,
     timeline_agreement,
 )
+from uwac.acoustics.contract import load_session
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "data" / "models" / "uwac-default.onnx"

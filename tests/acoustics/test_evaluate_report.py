@@ -16,10 +16,16 @@ import numpy as np
 import pytest
 
 from tests.toy_models import toy_model
-from uwac.acoustics.breakdowns import fine_type_table, metrics_by_band, range_band_name, roc_pr
-from uwac.acoustics.event_scores import Event, event_scores, match_events, merge_events, segments_from_windows
+from uwac.acoustics.evaluation.breakdowns import fine_type_table, metrics_by_band, range_band_name, roc_pr
+from uwac.acoustics.evaluation.event_scores import (
+    Event,
+    event_scores,
+    match_events,
+    merge_events,
+    segments_from_windows,
+)
+from uwac.acoustics.evaluation.metrics import reliability
 from uwac.acoustics.manifest import PROTOCOL_TITLES, read_manifest, write_manifest
-from uwac.acoustics.metrics import reliability
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = ["ambient", "merchant", "warship", "drone"]
@@ -102,7 +108,7 @@ def test_band_helpers():
 
 def test_evaluation_protocol():
     from uwac.acoustics.contract import ModelInfo
-    from uwac.acoustics.evaluate import IND_TITLE, TRAINED_ON_TITLE, evaluation_protocol
+    from uwac.acoustics.evaluation.protocol import IND_TITLE, TRAINED_ON_TITLE, evaluation_protocol
     from uwac.acoustics.manifest import Row, manifest_fingerprint
 
     def rows(*spec):
@@ -133,7 +139,8 @@ def _headline_lines(text: str) -> list[str]:
 
 def test_report_on_exported_model(exported_model, trained_run, tmp_path):
     from uwac.acoustics.contract import load_session
-    from uwac.acoustics.evaluate import TRAINED_ON_TITLE, evaluate
+    from uwac.acoustics.evaluation.evaluate import evaluate
+    from uwac.acoustics.evaluation.protocol import TRAINED_ON_TITLE
 
     _, info = load_session(exported_model)
     result = evaluate(model=exported_model, manifest=trained_run / "manifest.csv", out=tmp_path / "t", progress=False)
@@ -190,7 +197,7 @@ def scene_set(tmp_path_factory) -> Path:
 
 
 def test_scene_folder_end_to_end(scene_set, tmp_path):
-    from uwac.acoustics.evaluate import evaluate
+    from uwac.acoustics.evaluation.evaluate import evaluate
 
     model = _toy(tmp_path / "toy.onnx")
     result = evaluate(model=model, manifest=scene_set, out=tmp_path / "e", progress=False)
@@ -228,7 +235,7 @@ def test_scene_folder_end_to_end(scene_set, tmp_path):
 
 
 def test_missing_inputs_are_clear_errors(tmp_path, scene_set):
-    from uwac.acoustics.evaluate import evaluate
+    from uwac.acoustics.evaluation.evaluate import evaluate
 
     model = _toy(tmp_path / "toy.onnx")
     with pytest.raises(FileNotFoundError, match="without manifest.csv"):
@@ -243,7 +250,7 @@ def test_tracker_contacts_follow_a_clear_pass():
 
     import numpy as np
 
-    from uwac.acoustics.evaluate import tracker_contacts
+    from uwac.acoustics.evaluation.scoring import tracker_contacts
 
     classes = ["ambient", "merchant", "warship", "drone"]
     info = SimpleNamespace(hop_seconds=1.0, window_seconds=3.0, unknown_threshold=0.4)

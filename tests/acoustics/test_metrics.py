@@ -2,8 +2,8 @@
 
 import numpy as np
 
+from uwac.acoustics.evaluation.metrics import metrics_by_snr_band, split_metrics
 from uwac.acoustics.manifest import Row, split_protocol
-from uwac.acoustics.metrics import metrics_by_snr_band, split_metrics
 
 CLASSES = ["ambient", "merchant", "warship", "drone"]
 

@@ -10,8 +10,9 @@ import pytest
 
 from tests.toy_models import toy_model
 from uwac.acoustics.cli import main
-from uwac.acoustics.evaluate import evaluate, real_world_table
-from uwac.acoustics.model_card import card_markdown, figures_table, real_world_goals, write_card
+from uwac.acoustics.evaluation.evaluate import evaluate
+from uwac.acoustics.evaluation.model_card import card_markdown, figures_table, real_world_goals, write_card
+from uwac.acoustics.evaluation.real_world import real_world_table
 
 FIELDS = ["audible", "shaft_hz", "blades"]
 PHYSICS_TEST = {"audible": {"accuracy": 0.81, "majority": 0.55, "windows": 40},

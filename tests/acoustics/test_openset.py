@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from uwac.acoustics.contract import ModelInfo
-from uwac.acoustics.openset import held_out_fine_labels, open_set_metrics, outcome_shares, render_open_set
+from uwac.acoustics.evaluation.openset import (
+    held_out_fine_labels,
+    open_set_metrics,
+    outcome_shares,
+    render_open_set,
+)
 
 CLASSES = ("ambient", "merchant", "warship", "drone")
 

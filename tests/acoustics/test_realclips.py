@@ -16,7 +16,7 @@ import soundfile as sf
 from tests.toy_models import toy_model
 from uwac.acoustics.datasets import ADAPTERS, manifest_from_realclips
 from uwac.acoustics.datasets.realclips import load_realclips_map, role_report
-from uwac.acoustics.evaluate import REAL_WORLD_GOALS, real_world_table
+from uwac.acoustics.evaluation.real_world import REAL_WORLD_GOALS, real_world_table
 from uwac.acoustics.manifest import read_manifest, write_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,13 +177,13 @@ def test_real_world_table_shares_counts_goals():
 
 
 def test_evaluate_real_world_section(tmp_path, caplog):
-    from uwac.acoustics.evaluate import evaluate
+    from uwac.acoustics.evaluation.evaluate import evaluate
 
     root = fake_realdata(tmp_path / "realdata")
     rows, _ = manifest_from_realclips(root)
     manifest = write_manifest(rows, tmp_path / "m" / "manifest.csv")
     model = _toy(tmp_path / "toy.onnx")
-    with caplog.at_level("INFO", logger="uwac.acoustics.evaluate"):
+    with caplog.at_level("INFO", logger="uwac.acoustics.evaluation"):
         result = evaluate(model=model, manifest=manifest, out=tmp_path / "e", progress=False)
     resample_logs = [r.getMessage() for r in caplog.records if "resampling" in r.getMessage()]
     assert len(resample_logs) == len({c[2] for c in CLIPS if not c[0].startswith("pypam")})  # once per rate

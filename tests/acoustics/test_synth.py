@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 from scipy.signal import welch
 
-from uwac.acoustics.lofar_demon import demon
+from uwac.acoustics.analysis.lofar_demon import demon
 from uwac.acoustics.synth import render_dataset, render_recording
 from uwac.acoustics.synth.ambient import ambient_psd_db
 from uwac.acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db, transmission_loss_db
@@ -148,7 +148,7 @@ def test_ambient_sea_state_2_matches_hodges_at_1khz():
 
 
 def test_cavitating_merchant_demon_recovers_shaft_and_blade_rates():
-    """DEMON (acoustics.lofar_demon, the estimator the previews use) finds the rendered rates. In a calm sea: since
+    """DEMON (acoustics.analysis.lofar_demon, the estimator the previews use) finds the rendered rates. In a calm sea: since
     renderer 0.6 breaking waves modulate the sea noise at wave-group rates (surface_noise.py), which a rough sea puts
     into the DEMON carrier band above the ship, as at sea."""
     seed = first_seed("merchant", lambda p: p["vessel"]["cavitating"] and p["vessel"]["mod_index"] >= 0.3

@@ -41,11 +41,12 @@ def bench(tmp_path_factory, trained_run, exported_model):
 
 @pytest.fixture(scope="module")
 def ear_bench(tmp_path_factory, ear_run):
-    """``uwac bench infer`` on a tiny ear run, exporting it on the way (8 s of audio: two 6-s windows, batch 1)."""
+    """``uwac bench infer`` on a tiny ear run, exporting it and its streaming pair on the way (9 s of audio: two 6-s
+    windows 2 s apart, and two 2.304 s apart for the pair; batch 1)."""
     from uwac.acoustics.cli import main
 
     out = tmp_path_factory.mktemp("bench_ear")
-    argv = ["bench", "infer", "--run", ear_run, "--out", out, "--seconds", 8, "--batch", 1, "--repeats", 1]
+    argv = ["bench", "infer", "--run", ear_run, "--out", out, "--seconds", 9, "--batch", 1, "--repeats", 1]
     assert main([str(a) for a in argv]) == 0
     return json.loads((out / "bench_infer.json").read_text()), out
 
@@ -140,8 +141,13 @@ def test_ear_bench_splits_the_time_by_branch(ear_bench):
     assert p["model"].startswith("ear/mel+lofar+demon") and p["branches"] == ["mel", "lofar", "demon"]
     assert p["fp32"].endswith("model.onnx") and p["windows"] == 2
     rows = ok_rows(result)
-    assert {r["pipeline"] for r in rows} == {"ort-fp32", "torch", "librosa-torch"}
+    assert {r["pipeline"] for r in rows} == {"ort-fp32", "ort-stream", "torch", "librosa-torch"}
+    stream = next(r for r in rows if r["pipeline"] == "ort-stream")  # frames half and head half, timed apart
+    assert stream["hop_seconds"] == pytest.approx(2.304) and stream["max_abs_prob_diff_vs_ort_fp32"] <= 1e-4
+    assert stream["frontend_ms"] > 0 and stream["network_ms"] > 0 and stream["split_source"] == "timed stages"
     for r in rows:
+        if r is stream:
+            continue
         ms = r["branch_ms"]
         assert {"mel", "lofar", "demon"} <= set(ms) and all(ms[b] > 0 for b in ("mel", "lofar", "demon")), r
         assert sum(ms.values()) == pytest.approx(r["frontend_ms"]) and r["network_ms"] > 0
@@ -161,6 +167,7 @@ def test_ear_goals_are_issue_9s(ear_bench):
     assert speed["fp32 scores 1 h of audio in <= 3.6 s on one core at batch 1"]["target"] == \
         ">= 1000× real time per core"
     assert speed["fp32 p99 latency per window at batch 1"]["target"] == "<= 10 ms"
+    assert "streaming pair" in speed["fp32 scores 1 h of audio in <= 3.6 s on one core at batch 1"]["note"]
     assert "## Goals (issue 9, for ear models" in (out / "bench_infer.md").read_text()
 
 

@@ -208,7 +208,7 @@ def test_gate_numbers_on_a_known_case():
 
 
 def test_a_rejected_variant_is_refused_unless_allowed(made, gate_data, trained_run, tmp_path):
-    from uwac.acoustics.evaluate import evaluate
+    from uwac.acoustics.evaluation.evaluate import evaluate
 
     reference, _ = made
     path = tmp_path / "model.fp16.onnx"

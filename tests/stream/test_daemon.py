@@ -38,12 +38,21 @@ def shipped():
     return load_session(DEFAULT_MODEL)[1]
 
 
-def hops_in(seconds: float) -> int:
-    """Hops the shipped model scores in ``seconds`` of audio (its windows on the hop grid)."""
-    from uwac.acoustics.evaluate import window_starts
+def daemon_hop(model: Path = DEFAULT_MODEL) -> int:
+    """Samples between the windows the daemon scores with ``model`` (a copy of the shipped one): its streaming
+    pair's step when the pair lies beside it, else the model's own hop."""
+    from uwac.acoustics.split_model import pair_paths, read_plan
+
+    frames = pair_paths(model)["frames"]
+    return read_plan(frames).step if frames.exists() else shipped().hop_samples
+
+
+def hops_in(seconds: float, model: Path = DEFAULT_MODEL) -> int:
+    """Hops the daemon scores in ``seconds`` of audio with ``model`` (its windows on the hop grid)."""
+    from uwac.acoustics.windows import window_starts
 
     info = shipped()
-    return len(window_starts(int(seconds * info.sample_rate), info))
+    return len(window_starts(int(seconds * info.sample_rate), info.window_samples, daemon_hop(model)))
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +128,7 @@ def test_sighup_with_a_broken_file_keeps_the_running_model(scene, tmp_path):
     assert daemon.run() == 0
     s = daemon_samples(daemon.metrics)
     assert s['uwac_model_reloads_total{result="refused"}'] == 1 and s['uwac_model_reloads_total{result="ok"}'] == 1
-    assert s["uwac_hops_total"] == hops_in(40.0)
+    assert s["uwac_hops_total"] == hops_in(40.0, model)
 
 
 def _wait_for(predicate, timeout=60.0):

@@ -284,7 +284,10 @@ def test_removing_the_out_folder_mid_run_is_a_loud_exit_without_journal_advance(
     runner = threading.Thread(target=lambda: status.append(daemon.run()), daemon=True)
     runner.start()
     assert wait_for(lambda: (out / "journal.json").exists() and daemon.writer.last_seq > 0, 30.0)
-    shutil.rmtree(out)
+    # moved away in one step, then deleted: a plain rmtree races the daemon's own journal.json.tmp (ENOTEMPTY)
+    gone = tmp_path / "gone"
+    out.rename(gone)
+    shutil.rmtree(gone)
     sf.write(rec / "b.wav", loud, RATE, subtype="FLOAT")
     runner.join(timeout=30)
     assert status == [3]

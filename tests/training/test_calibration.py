@@ -7,7 +7,7 @@ import torch
 from scipy.special import softmax
 
 from uwac.acoustics.contract import load_session, run_batch
-from uwac.acoustics.metrics import reliability
+from uwac.acoustics.evaluation.metrics import reliability
 from uwac.training.calibration import calibrate, fit_temperature, unknown_threshold
 
 

@@ -91,14 +91,14 @@ def test_training_never_sees_held_out_types(tmp_path, synth_manifest, monkeypatc
     assert {r.recording_id for r in rows} == {r.recording_id for r in written}
 
     from uwac.acoustics.contract import load_session
-    from uwac.acoustics.openset import held_out_fine_labels
+    from uwac.acoustics.evaluation.openset import held_out_fine_labels
     from uwac.export.onnx_export import export_run
 
     export_run(tmp_path / "run", tmp_path / "model.onnx")
     _, info = load_session(tmp_path / "model.onnx")
     assert held_out_fine_labels(info) == ["aerial"]
 
-    from uwac.acoustics.evaluate import evaluate
+    from uwac.acoustics.evaluation.evaluate import evaluate
 
     result = evaluate(model=tmp_path / "model.onnx", manifest=tmp_path / "run" / "manifest.csv",
                       out=tmp_path / "eval", progress=False)  # its test split still holds the aerial rows

@@ -3,7 +3,7 @@
 Every function draws on a :class:`matplotlib.figure.Figure` built without pyplot (no global backend switch,
 nothing left open; a notebook shows the returned figure, a node or CI writes it with ``path=``), takes
 keyword-only options with units in their names and returns the figure (the timeline functions also
-return their per-hop predictions). Line detection lives in :mod:`acoustics.line_detect`.
+return their per-hop predictions). Line detection lives in :mod:`acoustics.analysis.line_detect`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from uwac.acoustics.line_detect import demon_lines
-from uwac.acoustics.lofar_demon import lofar
+from uwac.acoustics.analysis.line_detect import demon_lines
+from uwac.acoustics.analysis.lofar_demon import lofar
 
 __all__ = ["CLASS_COLOURS", "Timeline", "class_timeline", "compare_metrics", "compare_models", "demon_display",
            "demon_lines", "lofargram", "score_timeline", "timeline_agreement"]
@@ -222,7 +222,7 @@ def score_timeline(audio: np.ndarray, sample_rate: int, *, model, hop_s: float |
     evaluate`` does: :func:`~uwac.acoustics.contract.short_clip_window`), spanning the audio.
     """
     from uwac.acoustics.audio_io import resample
-    from uwac.acoustics.contract import run_batch, short_clip_window
+    from uwac.acoustics.windows import score_windows
 
     x = _mono(audio, sample_rate)
     session, info, name = _session(model)
@@ -230,21 +230,13 @@ def score_timeline(audio: np.ndarray, sample_rate: int, *, model, hop_s: float |
     if hop_s <= 0:
         raise ValueError(f"hop_s must be positive, got {hop_s}")
     y = resample(x.astype(np.float32), sample_rate, info.sample_rate)
-    win, hop = info.window_samples, max(1, int(round(hop_s * info.sample_rate)))
-    if y.size < win:
-        p = np.asarray(run_batch(session, short_clip_window(y, info)[None])["probabilities"], dtype=np.float64)
-        return Timeline(model=name, classes=tuple(info.classes), window_s=y.size / info.sample_rate,
-                        hop_s=hop / info.sample_rate, unknown_threshold=float(info.unknown_threshold),
-                        start_s=np.zeros(1), end_s=np.asarray([y.size / info.sample_rate]), probabilities=p)
-    starts = np.arange(0, y.size - win + 1, hop)
-    probs = []
-    for i in range(0, starts.size, max(1, int(batch))):
-        chunk = np.stack([y[s: s + win] for s in starts[i: i + batch]])
-        probs.append(np.asarray(run_batch(session, chunk)["probabilities"], dtype=np.float64))
-    start_s = starts / info.sample_rate
-    return Timeline(model=name, classes=tuple(info.classes), window_s=win / info.sample_rate,
-                    hop_s=hop / info.sample_rate, unknown_threshold=float(info.unknown_threshold),
-                    start_s=start_s, end_s=start_s + win / info.sample_rate, probabilities=np.concatenate(probs))
+    hop = max(1, int(round(hop_s * info.sample_rate)))
+    scored = list(score_windows(session, info, [y], hop_samples=hop, batch_size=max(1, int(batch))))
+    start_s = np.asarray([w.start for w in scored]) / info.sample_rate
+    span_s = scored[0].samples / info.sample_rate  # a window, or the whole audio when under one window
+    return Timeline(model=name, classes=tuple(info.classes), window_s=span_s, hop_s=hop / info.sample_rate,
+                    unknown_threshold=float(info.unknown_threshold), start_s=start_s, end_s=start_s + span_s,
+                    probabilities=np.stack([w.probabilities for w in scored]).astype(np.float64))
 
 
 def timeline_agreement(a: Timeline, b: Timeline) -> float:

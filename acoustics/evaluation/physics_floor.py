@@ -1,7 +1,7 @@
 """The physics floor of the real-world check: ``demon_lines`` confidence alone as a vessel detector.
 
 Cavitation modulated at shaft and blade rates is what a propeller makes and the sea does not; the DEMON line
-template (``acoustics.line_detect``) scores it without any training. A model that separates real vessel clips
+template (``acoustics.analysis.line_detect``) scores it without any training. A model that separates real vessel clips
 from real non-vessel clips no better than this floor has learned nothing the physics did not already give.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from uwac.acoustics.analysis.line_detect import SHAFT_RANGE_HZ, demon_lines
 from uwac.acoustics.audio_io import AudioError, read_span
-from uwac.acoustics.line_detect import SHAFT_RANGE_HZ, demon_lines
 
 MIN_SECONDS = 3.0 / SHAFT_RANGE_HZ[0]  # demon_lines needs 3 periods of the slowest shaft rate (6 s)
 
@@ -50,5 +50,5 @@ def demon_floor(rows, vessel_categories=("vessel",), non_vessel_categories=("amb
         except (AudioError, ValueError) as exc:
             skipped.append(f"{r.path}: {exc}")
     auc = vessel_auc([c["confidence"] for c in clips], [c["category"] in vessel_categories for c in clips])
-    return {"method": "uwac.acoustics.line_detect.demon_lines confidence (clips under 6 s repeated to 6 s)",
+    return {"method": "uwac.acoustics.analysis.line_detect.demon_lines confidence (clips under 6 s repeated to 6 s)",
             "auc": auc, "clips": clips, "skipped": skipped}

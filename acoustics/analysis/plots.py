@@ -84,7 +84,7 @@ def lofar_demon_png(audio: np.ndarray, sample_rate: int, path: str | Path, *, ti
     ``marks_hz`` (e.g. shaft and blade rates from the render's parameters) are drawn on the DEMON panel,
     so one sees whether the modulation sits where the physics put it.
     """
-    from uwac.acoustics.lofar_demon import demon, lofar
+    from uwac.acoustics.analysis.lofar_demon import demon, lofar
 
     plt = _pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4), dpi=100)

@@ -1,5 +1,6 @@
-"""Figures of ``uwac evaluate`` beyond the confusion matrices: reliability diagram, ROC and PR curves per class,
-scores by band (range, SNR, sea state) and where each fine type's windows go (matplotlib, Agg, PNG)."""
+"""Figures of ``uwac evaluate`` (matplotlib, Agg, PNG): reliability diagram, ROC and PR curves per class, scores by
+band (range, SNR, sea state), where each fine type's windows go, and :func:`write_plots`, which draws them all
+beside the confusion matrices and accuracy by SNR (``acoustics.analysis.plots``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from uwac.acoustics.plots import _pyplot, _save
+from uwac.acoustics.analysis.plots import _pyplot, _save, accuracy_vs_snr_png, confusion_png
+from uwac.acoustics.evaluation.breakdowns import roc_pr_curves
 
 
 def reliability_png(bins: list[dict], path: str | Path, *, ece: float, title: str, n_bins: int = 15) -> Path:
@@ -100,3 +102,34 @@ def fine_type_png(table: list[dict], classes: list[str], path: str | Path, *, ti
     ax.legend(fontsize=7, ncol=len(classes), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     ax.set_title(title, fontsize=10, pad=18)
     return _save(fig, path)
+
+
+def write_plots(result: dict, records: list[dict], classes: list[str], out: Path, name: str) -> None:
+    """The PNGs of an evaluation into ``out`` (confusion, SNR, range, sea state, fine type, reliability, ROC, PR)."""
+    split = result["split"]
+    for level in ("window", "recording"):
+        m = result["all"][level]
+        if m is not None:
+            confusion_png(m["confusion"], classes, out / f"confusion_{level}.png",
+                          title=f"{name} on {split}: {level} level, macro-F1 {m['macro_f1']:.3f}")
+    if result.get("accuracy_by_snr"):
+        accuracy_vs_snr_png(result["accuracy_by_snr"], out / "accuracy_vs_snr.png",
+                            title=f"{name} on {split}: vessel recordings by SNR")
+    for key, field, xlabel in (("snr_bands", "band", "SNR band (vessel items; ambient joins every band)"),
+                               ("range_bands", "band", "horizontal CPA range (vessel items; ambient joins every band)"),
+                               ("sea_state", "value", "sea state")):
+        if result.get(key):
+            bands_png(result[key], out / f"{key}.png", key=field, xlabel=xlabel, title=f"{name} on {split}: by {key.replace('_bands', ' band').replace('_', ' ')}")
+    if result.get("fine_type", {}).get("window"):
+        fine_type_png(result["fine_type"]["window"], classes, out / "fine_type.png",
+                      title=f"{name} on {split}: windows of each fine type, by predicted class")
+    cal = result["calibration"]
+    reliability_png(cal["bins"], out / "reliability.png", ece=cal["ece"], n_bins=cal["n_bins"],
+                    title=f"{name} on {split}: {cal['windows']} windows")
+    probs = np.stack([r["probs"] for r in records]).astype(np.float64)
+    labels = np.asarray([classes.index(r["label"]) for r in records])
+    curves = roc_pr_curves(probs, labels, classes)
+    if curves:
+        per = result["roc_pr"]["per_class"]
+        roc_png(curves, per, out / "roc.png", title=f"{name} on {split}: one-vs-rest ROC, windows")
+        pr_png(curves, per, out / "pr.png", title=f"{name} on {split}: one-vs-rest precision-recall, windows")

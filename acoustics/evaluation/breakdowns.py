@@ -1,12 +1,12 @@
 """Where a model fails: accuracy and macro-F1 by range band and sea state, recall by fine type, ROC/PR per class,
 calibration on the evaluated split (numpy + scikit-learn, no torch).
 
-Inputs are the scored windows of ``acoustics.evaluate.score_rows`` (dicts with ``probs``, ``label``,
+Inputs are the scored windows of ``acoustics.evaluation.scoring.score_rows`` (dicts with ``probs``, ``label``,
 ``recording_id``, ``fine_label`` and the manifest's extra columns in ``extra``). Two levels: ``window`` (every
 window) and ``recording`` (mean probabilities per recording; its label is the most frequent window label, and
 its range, sea state and fine type those of its first window with that label).
 
-Range bands follow the SNR-band convention of :func:`acoustics.metrics.metrics_by_snr_band`: items without a
+Range bands follow the SNR-band convention of :func:`acoustics.evaluation.metrics.metrics_by_snr_band`: items without a
 range (ambient: there is no contact) join every band, so each band's macro-F1 asks whether vessels at that
 range are told apart from each other and from the sea. Sea state is known for every item (ambient too), so
 each sea state is scored on its own items.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from uwac.acoustics.metrics import (
+from uwac.acoustics.evaluation.metrics import (
     aggregate_by_recording,
     classification_metrics,
     metrics_by_band,
@@ -170,7 +170,7 @@ def roc_pr_curves(probs: np.ndarray, labels: np.ndarray, classes: list[str]) -> 
 
 
 def calibration(probs: np.ndarray, labels: np.ndarray, model_calibration: dict, *, n_bins: int = 15) -> dict:
-    """ECE and reliability bins (:func:`acoustics.metrics.reliability`) of the evaluated windows, the ECE the same
+    """ECE and reliability bins (:func:`acoustics.evaluation.metrics.reliability`) of the evaluated windows, the ECE the same
     windows would have without the model's temperature T (probabilities ``softmax(T · log p)``, from the
     exported, already scaled ones), and the model's stored calibration (temperature, validation ECE before/after)."""
     probs = np.asarray(probs, dtype=np.float64)

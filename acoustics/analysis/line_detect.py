@@ -14,7 +14,7 @@ import numpy as np
 from scipy import signal
 from scipy.ndimage import maximum_filter1d, median_filter
 
-from uwac.acoustics.lofar_demon import demon
+from uwac.acoustics.analysis.lofar_demon import demon
 
 SHAFT_RANGE_HZ = (0.5, 25.0)  # shaft rates searched [Hz] (physics.md §4: 30–1500 rpm)
 BLADE_RANGE = (3, 7)  # blade counts searched (physics.md §4)
