@@ -116,8 +116,9 @@ def cmd_bench(args) -> None:
 def _bench_infer(args) -> None:
     """``uwac bench infer``: onnxruntime (fp32, fp16, int8) against torch eager and librosa + torch, a process per row."""
     _needs_torch("bench infer")
-    if args.run is None:
-        raise CommandError("`uwac bench infer` needs --run RUN, the training run folder the model was exported from")
+    if args.run is None and args.model is None:
+        raise CommandError("`uwac bench infer` needs --run RUN (the training run folder; its torch checkpoint gives the "
+                           "PyTorch rows) or --model M.onnx (onnxruntime rows only), or both")
     from uwac.export.bench_infer import bench_infer
     from uwac.export.bench_report import render_markdown as infer_markdown
 

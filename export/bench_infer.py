@@ -42,21 +42,25 @@ from uwac.export.bench_summary import PIPELINES, REFERENCE, VARIANTS, summarise
 from uwac.training.checkpoint import checkpoint_path
 
 
-def bench_infer(*, run: str | Path, fp32: str | Path | None = None, fp16: str | Path | None = None,
+def bench_infer(*, run: str | Path | None = None, fp32: str | Path | None = None, fp16: str | Path | None = None,
                 int8: str | Path | None = None, out: str | Path, seconds: float = 60.0, batch: int = 16,
                 threads: int = 1, repeats: int = 3, providers: str | list[str] | None = None, seed: int = 0,
                 progress: bool = True) -> dict:
     """Measure every pipeline on the same audio; write ``bench_infer.{json,md,png}`` into ``out``; return the result.
 
-    run: training run folder (or checkpoint .pt) for the torch pipelines. fp32: exported ONNX file (None: export
-    ``run`` to ``out/model.onnx``). fp16, int8: the variants (None: ``<fp32 stem>.fp16.onnx`` /
+    run: training run folder (or checkpoint .pt) for the torch pipelines (None: only the onnxruntime rows run,
+    e.g. on a node or for the shipped model, whose checkpoint is not shipped). fp32: exported ONNX file (None:
+    export ``run`` to ``out/model.onnx``; one of the two is needed). fp16, int8: the variants (None: ``<fp32 stem>.fp16.onnx`` /
     ``.int8.onnx`` beside the fp32 file if it exists, else its rows say "not given"). seconds: test audio
     length, s. batch: windows per call of the batched rows. threads: intra-op threads of every runtime.
     repeats: timed passes over the windows. providers: onnxruntime execution providers (``load_session``).
     """
     if batch < 1 or threads < 1 or repeats < 1:
         raise ValueError(f"batch ({batch}), threads ({threads}) and repeats ({repeats}) must be at least 1")
-    checkpoint_path(run)  # fail before any work when the run is missing
+    if run is None and fp32 is None:
+        raise ValueError("bench infer needs a training run folder (run) or an exported ONNX file (fp32)")
+    if run is not None:
+        checkpoint_path(run)  # fail before any work when the run is missing
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     fp32 = resolve_fp32(run, fp32, out)
@@ -64,7 +68,9 @@ def bench_infer(*, run: str | Path, fp32: str | Path | None = None, fp16: str | 
     info, variant_infos = _infos(fp32, {v: path for v, (path, _) in found.items()})
     audio = test_audio(seconds, info.sample_rate, seed)
     n_windows = len(cut_windows(audio, info.window_samples, info.hop_samples))
-    params = {"run": str(run), "fp32": str(fp32)}
+    params = {"run": None if run is None else str(run), "fp32": str(fp32),
+              "torch_note": None if run is not None else "not run: no training run given (--run RUN, the checkpoint "
+                                                         "the fp32 file was exported from)"}
     for v, (path, note) in found.items():
         params[v], params[f"{v}_note"] = (str(path) if path else None), note
         params[f"{v}_gate"] = (variant_infos[v].variant.get("status") or "no gate recorded") if path else None
@@ -185,7 +191,7 @@ def _specs(params: dict, work: Path) -> list[dict]:
     Paths are absolute: the children run from the repository root, not from the caller's directory.
     """
     base = {k: params[k] for k in ("threads", "repeats", "providers")}
-    base["run"] = str(Path(params["run"]).resolve())
+    base["run"] = str(Path(params["run"]).resolve()) if params["run"] else None
     base["audio"] = str(work / "audio.npy")
     base["window_samples"] = int(round(params["window_seconds"] * params["sample_rate"]))
     base["hop_samples"] = int(round(params["hop_seconds"] * params["sample_rate"]))
@@ -233,7 +239,8 @@ def _measure_all(params: dict, work: Path, *, progress: bool) -> tuple[list[dict
             profiles[spec["label"]] = run_child(spec, work)
         elif spec["model"] is None:
             variant = spec["pipeline"].removeprefix("ort-")
-            rows.append({"pipeline": spec["pipeline"], "batch": spec["batch"], "status": params[f"{variant}_note"]})
+            note = params[f"{variant}_note"] if variant in (*VARIANTS, "stream") else params["torch_note"]
+            rows.append({"pipeline": spec["pipeline"], "batch": spec["batch"], "status": note})
         elif missing := _missing_package(spec["pipeline"]):
             rows.append({"pipeline": spec["pipeline"], "batch": spec["batch"],
                          "status": f"not run: {missing} is not installed"})

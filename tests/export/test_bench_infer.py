@@ -337,3 +337,21 @@ def test_variants_not_given_and_accelerator_rows(tmp_path, monkeypatch, trained_
     assert [r["status"] for r in librosa] == ["not run: librosa is not installed"] * 2
     speed = [g for g in result["goals"] if "size" not in g["goal"] and "gate" not in g["goal"]]
     assert speed and all("ran on CUDAExecutionProvider" in g["note"] for g in speed)
+
+
+def test_model_without_run_measures_onnxruntime_rows_only(tmp_path, monkeypatch, exported_model):
+    """The shipped model has no checkpoint beside it: without --run the onnxruntime rows run, the torch rows say
+    why not, and nothing asks for the missing checkpoint; with neither a run nor a file the call refuses."""
+    import uwac.export.bench_infer as bi
+
+    fp32 = tmp_path / "model.onnx"
+    shutil.copy(exported_model, fp32)
+    monkeypatch.setattr(bi, "run_child", fake_child(["CPUExecutionProvider"]))
+    result = bi.bench_infer(fp32=fp32, out=tmp_path / "out", seconds=5, batch=BATCH, repeats=1, progress=False)
+    status = {(r["pipeline"], r["batch"]): r["status"] for r in result["rows"]}
+    assert status[("ort-fp32", 1)] == "ok" and result["params"]["run"] is None
+    for pipeline in ("torch", "librosa-torch"):
+        assert status[(pipeline, 1)].startswith("not run: no training run given (--run RUN")
+    assert result["ratios"]["1"]["onnx_vs_torch"] is None
+    with pytest.raises(ValueError, match="needs a training run folder"):
+        bi.bench_infer(out=tmp_path / "none")
