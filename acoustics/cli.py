@@ -14,30 +14,8 @@ import sys
 from pathlib import Path
 
 from uwac.acoustics import __version__
-
-
-class CommandError(Exception):
-    """An expected failure to report as one line."""
-
-
-def _needs_torch(command: str):
-    """Fail with one clear line, before any work, when torch is not installed (a node install)."""
-    from importlib.util import find_spec
-
-    if find_spec("torch") is None:
-        raise CommandError(f"`uwac {command}` needs PyTorch: pip install 'uwac[train]' "
-                           "(with the constraints file, see README)")
-
-
-def _needs_analysis(command: str):
-    """Fail with one clear line when the analysis extra (scikit-learn, skops, matplotlib) is not installed: a
-    node installs the daemon's dependencies alone."""
-    from importlib.util import find_spec
-
-    missing = [m for m in ("sklearn", "skops", "matplotlib") if find_spec(m) is None]
-    if missing:
-        raise CommandError(f"`uwac {command}` needs {', '.join(missing)}: pip install 'uwac[analysis]' "
-                           "(with the constraints file, see README)")
+from uwac.acoustics.command_checks import CommandError, needs_analysis, needs_torch
+from uwac.bench.cli import add_bench_parser
 
 
 def _name_values(items: list[str] | None, flag: str) -> dict[str, float]:
@@ -83,55 +61,9 @@ def cmd_preview(args) -> None:
         print(f"preview {preview_file(wav, args.out / (wav.stem + '.png'))}")
 
 
-def cmd_bench(args) -> None:
-    """Benchmarks that print ratios against a reference measured in the same run."""
-    if args.what == "synth":
-        from uwac.acoustics.synth.bench import bench_synth, render_markdown
-
-        print(render_markdown(bench_synth(duration_s=args.seconds or 30.0, repeats=args.repeats, out=args.out)))
-    elif args.what == "train":
-        _needs_torch("bench train")
-        from uwac.training.config import load_config
-        from uwac.training.throughput import bench_train
-        from uwac.training.throughput import render_markdown as train_markdown
-
-        cfg = load_config(args.config, args.set)
-        for value, section, name in ((args.device, cfg, "device"), (args.workers, cfg.data, "workers"),
-                                     (args.amp, cfg.optim, "amp"), (args.batch_size, cfg.optim, "batch_size")):
-            if value is not None:
-                setattr(section, name, value)
-        print(train_markdown(bench_train(cfg=cfg.validate(), manifest=args.manifest, steps=args.steps, out=args.out)))
-    elif args.what == "infer":
-        _bench_infer(args)
-    elif args.what == "stream":
-        from uwac.acoustics.stream.capacity import bench_stream
-        from uwac.acoustics.stream.capacity import render_markdown as stream_markdown
-        from uwac.acoustics.stream.daemon import DEFAULT_MODEL
-
-        result = bench_stream(model=args.model or DEFAULT_MODEL, out=args.out, seconds=args.seconds or 20.0)
-        print(stream_markdown(result))
-        print(f"wrote {args.out / 'bench_stream.md'}, bench_stream.json and bench_stream.png")
-
-
-def _bench_infer(args) -> None:
-    """``uwac bench infer``: onnxruntime (fp32, fp16, int8) against torch eager and librosa + torch, a process per row."""
-    _needs_torch("bench infer")
-    if args.run is None and args.model is None:
-        raise CommandError("`uwac bench infer` needs --run RUN (the training run folder; its torch checkpoint gives the "
-                           "PyTorch rows) or --model M.onnx (onnxruntime rows only), or both")
-    from uwac.export.bench_infer import bench_infer
-    from uwac.export.bench_report import render_markdown as infer_markdown
-
-    result = bench_infer(run=args.run, fp32=args.model, fp16=args.fp16, int8=args.int8, out=args.out,
-                         seconds=args.seconds or 60.0, batch=args.batch, threads=args.threads,
-                         repeats=args.repeats, providers=args.providers)
-    print(infer_markdown(result))
-    print(f"wrote {args.out / 'bench_infer.md'}, bench_infer.json and bench_infer.png")
-
-
 def cmd_train(args) -> None:
     """Train on a manifest into a run folder."""
-    _needs_torch("train")
+    needs_torch("train")
     from uwac.training.config import load_config
     from uwac.training.train import train
 
@@ -164,7 +96,7 @@ def cmd_train(args) -> None:
 
 def cmd_export(args) -> None:
     """Export a run to ONNX and print the export report."""
-    _needs_torch("export")
+    needs_torch("export")
     from uwac.export.onnx_export import export_run
 
     if args.variants and args.calibration_windows < 1:
@@ -188,7 +120,7 @@ def cmd_export(args) -> None:
 
 def cmd_evaluate(args) -> None:
     """Score an ONNX model on a manifest split."""
-    _needs_analysis("evaluate")
+    needs_analysis("evaluate")
     from uwac.acoustics.evaluation.evaluate import evaluate
     from uwac.acoustics.evaluation.report_html import headline_warning
 
@@ -223,7 +155,7 @@ def cmd_evaluate(args) -> None:
 
 def cmd_card(args) -> None:
     """Write a markdown model card from a model's metadata, its evaluations and (``--run``) its training run."""
-    _needs_analysis("card")
+    needs_analysis("card")
     from uwac.acoustics.evaluation.model_card import write_card
 
     print(f"wrote {write_card(model=args.model, evaluations=args.eval, out=args.out, run=args.run)}")
@@ -301,7 +233,7 @@ def cmd_stream(args) -> int:
 
 def cmd_demo(args) -> None:
     """Render, train, export and evaluate end to end."""
-    _needs_torch("demo")
+    needs_torch("demo")
     from uwac.acoustics.demo import run_demo
 
     run_demo(out=args.out, minutes=args.minutes, seed=args.seed, epochs=args.epochs, workers=args.workers)
@@ -313,7 +245,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"uwac {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True)
+    _add_synth(sub)
+    _add_preview(sub)
+    add_bench_parser(sub)
+    _add_train(sub)
+    _add_export(sub)
+    _add_evaluate(sub)
+    _add_stream(sub)
+    _add_card(sub)
+    _add_adapt(sub)
+    _add_split(sub)
+    _add_demo(sub)
+    return p
 
+
+def _add_synth(sub) -> None:
+    """``uwac synth``: render physics-based scenario recordings."""
     s = sub.add_parser("synth", help="render physics-based scenario recordings and a manifest")
     s.add_argument("--out", required=True, type=Path, help="output folder")
     s.add_argument("--minutes", type=float, default=10.0, help="total audio to render, minutes")
@@ -327,8 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--snr-threshold-db", type=float, default=0.0,
                    help="a contact is labelled present where its per-second SNR is at least this, dB")
     s.add_argument("--confusers", nargs="+", metavar="NAME=P", default=None,
-                   help="per-render probability of named confusers and cetaceans (NAMES of acoustics/synth/"
-                        "confusers.py and cetaceans.py): 0 holds a type out of training data, 1 puts it in every "
+                   help="per-render probability of named confusers and cetaceans (CONFUSER_NAMES and "
+                        "CETACEAN_NAMES of acoustics/synth/events/composition.py): 0 holds a type out of training data, 1 puts it in every "
                         "render of an open-set check set")
     s.add_argument("--merchant-models", nargs="+", choices=["je", "wh", "randi"], default=None, metavar="MODEL",
                    help="merchant broadband source models to draw from (je, wh, randi; default all three), e.g. "
@@ -337,44 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also draw LOFAR/DEMON previews of the first N recordings into OUT/previews")
     s.set_defaults(func=cmd_synth)
 
+
+def _add_preview(sub) -> None:
+    """``uwac preview``: spectrogram, LOFAR and DEMON pictures."""
     pv = sub.add_parser("preview", help="draw spectrogram, LOFAR and DEMON of audio files")
     pv.add_argument("audio", type=Path, nargs="+", help="WAV/FLAC files (a render's params JSON is read if beside it)")
     pv.add_argument("--out", type=Path, default=Path("runs/previews"))
     pv.set_defaults(func=cmd_preview)
 
-    b = sub.add_parser("bench", help="benchmarks with ratios against a reference measured in the same run")
-    b.add_argument("what", choices=["synth", "train", "infer", "stream"],
-                   help="synth: render speed, × real time per core; train: training windows/s, compute-only vs "
-                        "fed by the data loader; infer: the exported model in onnxruntime (fp32, fp16, int8) against "
-                        "PyTorch eager and librosa + torch, latency, × real time per core, cold start, RSS; stream: 16 kHz "
-                        "channels one core scores in real time through the daemon's scorer, and detection latency")
-    b.add_argument("--seconds", type=float, default=None,
-                   help="synth: clip length, s (default 30); infer: test audio length, s (default 60)")
-    b.add_argument("--repeats", type=int, default=3, help="synth: repeats; infer: timed passes over the audio")
-    b.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "training" / "configs" / "demo.yaml",
-                   help="train: training config")
-    b.add_argument("--manifest", type=Path, default=None, help="train: manifest (default: render 4 minutes of scenes)")
-    b.add_argument("--device", default=None, help="train: auto, cpu, cuda")
-    b.add_argument("--workers", type=int, default=None, help="train: DataLoader workers")
-    b.add_argument("--amp", default=None, choices=["auto", "off", "bf16", "fp16"], help="train: mixed precision")
-    b.add_argument("--batch-size", type=int, default=None, help="train: windows per step")
-    b.add_argument("--steps", type=int, default=20, help="train: timed steps per measurement")
-    b.add_argument("--run", type=Path, default=None, help="infer (required): the training run folder (torch checkpoint)")
-    b.add_argument("--model", type=Path, default=None,
-                   help="infer: fp32 ONNX file (default: export --run into --out); stream: model (default: shipped)")
-    b.add_argument("--fp16", type=Path, default=None,
-                   help="infer: fp16 variant, for GPU providers (default: MODEL's <stem>.fp16.onnx when present, "
-                        "else not measured)")
-    b.add_argument("--int8", type=Path, default=None,
-                   help="infer: int8 variant (default: MODEL's <stem>.int8.onnx when present, else not measured)")
-    b.add_argument("--batch", type=int, default=16, help="infer: windows per call of the batched rows")
-    b.add_argument("--threads", type=int, default=1, help="infer: intra-op threads of every runtime (goals: 1)")
-    b.add_argument("--providers", default=None,
-                   help="infer: onnxruntime execution providers, e.g. cpu, cuda, auto (default cpu); the report "
-                        "names the one each row ran on")
-    b.add_argument("--out", type=Path, default=Path("runs/bench"))
-    b.set_defaults(func=cmd_bench)
 
+def _add_train(sub) -> None:
+    """``uwac train``: training on a manifest."""
     t = sub.add_parser("train", help="train a classifier on a manifest (split by recording)")
     t.add_argument("--config", required=True, type=Path, help="YAML config, e.g. training/configs/demo.yaml")
     t.add_argument("--manifest", required=True, type=Path)
@@ -400,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(data.exclude_fine_labels)")
     t.set_defaults(func=cmd_train)
 
+
+def _add_export(sub) -> None:
+    """``uwac export``: ONNX export."""
     e = sub.add_parser("export", help="export a run to ONNX under the model contract")
     e.add_argument("run", type=Path, help="run folder (or checkpoint .pt)")
     e.add_argument("--out", required=True, type=Path, help="model.onnx")
@@ -417,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="int8: train-split windows used to calibrate activation ranges")
     e.set_defaults(func=cmd_export)
 
+
+def _add_evaluate(sub) -> None:
+    """``uwac evaluate``: scoring a model on a manifest."""
     v = sub.add_parser("evaluate", help="score an ONNX model on a manifest split; report.html, metrics.json, plots")
     v.add_argument("model", type=Path)
     v.add_argument("--manifest", required=True, type=Path,
@@ -443,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "ones this onnxruntime lacks fall back to CPU with a log line")
     v.set_defaults(func=cmd_evaluate)
 
+
+def _add_stream(sub) -> None:
+    """``uwac stream``: the streaming daemon."""
     st = sub.add_parser("stream", help="streaming daemon: score a live source or recorder files, write contact events")
     st.add_argument("model", type=Path, nargs="?", default=None,
                     help="exported ONNX model (default: the shipped data/models/uwac-default.onnx)")
@@ -483,6 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "open one sends audio; taken over after 2 s of silence)")
     st.set_defaults(func=cmd_stream)
 
+
+def _add_card(sub) -> None:
+    """``uwac card``: the model card."""
     c = sub.add_parser("card", help="markdown model card from a model's metadata and its `uwac evaluate` outputs")
     c.add_argument("model", type=Path)
     c.add_argument("--eval", type=Path, nargs="*", default=[], help="evaluation folders (synthetic and/or real clips)")
@@ -492,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "its metrics.json, when the model's metadata lacks it")
     c.set_defaults(func=cmd_card)
 
+
+def _add_adapt(sub) -> None:
+    """``uwac adapt``: manifests from public datasets."""
     a = sub.add_parser("adapt", help="manifest from DeepShip, ShipsEar, VTUAD, a folder-per-class tree, a CSV "
                                      "or real clips listed in a manifest.csv (realclips)")
     a.add_argument("dataset", choices=["deepship", "shipsear", "vtuad", "folder", "csv", "realclips"])
@@ -503,6 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--scenario", default=None, help="vtuad: e.g. inclusion_2000_exclusion_4000")
     a.set_defaults(func=cmd_adapt)
 
+
+def _add_split(sub) -> None:
+    """``uwac split``: train/val/test assignment."""
     sp = sub.add_parser("split", help="assign train/val/test by recording (rec) or vessel (ves), stratified by label")
     sp.add_argument("manifest", type=Path)
     sp.add_argument("--out", required=True, type=Path, help="manifest CSV to write")
@@ -512,6 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--fractions", type=float, nargs=3, default=(0.7, 0.15, 0.15), metavar=("TRAIN", "VAL", "TEST"))
     sp.set_defaults(func=cmd_split)
 
+
+def _add_demo(sub) -> None:
+    """``uwac demo``: the end-to-end demo."""
     d = sub.add_parser("demo", help="render, train, export and evaluate end to end on built-in defaults")
     d.add_argument("--out", type=Path, default=Path("runs/demo"))
     d.add_argument("--minutes", type=float, default=None, help="audio to render (default: the demo's own)")
@@ -519,7 +460,6 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--workers", type=int, default=2)
     d.set_defaults(func=cmd_demo)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

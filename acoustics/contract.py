@@ -7,6 +7,7 @@ the streaming daemon and the tests, so what is measured is what ships.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -72,6 +73,16 @@ class ModelInfo:
         if self.min_seconds is None:
             return self.window_samples
         return min(self.window_samples, int(math.ceil(self.min_seconds * self.sample_rate - 1e-6)))
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 hex digest of a model file's bytes: variants and the streaming pair name by it the exact fp32 file
+    they were gated against or cut from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def parse_metadata(props: dict[str, str], path: str = "") -> ModelInfo:

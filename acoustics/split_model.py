@@ -12,7 +12,6 @@ probe windows as the whole file does.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from uwac.acoustics.contract import ModelError, ModelInfo, run_batch
+from uwac.acoustics.contract import ModelError, ModelInfo, file_sha256, run_batch
 
 log = logging.getLogger(__name__)
 SPLIT_KEY = "uwac.split"
@@ -81,15 +80,6 @@ def pair_paths(model: str | Path) -> dict[str, Path]:
     """``{"frames": M.frames.onnx, "head": M.head.onnx}`` beside the whole model file ``M.onnx``."""
     model = Path(model)
     return {role: model.with_name(f"{model.stem}.{role}.onnx") for role in ROLES}
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 hex digest of a file (the pair names the whole file it was cut from)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class SplitModel:

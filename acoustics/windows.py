@@ -1,7 +1,7 @@
 """Cutting audio into the model's windows and scoring them in batches: the one path every offline scorer takes.
 
 ``uwac evaluate`` (``acoustics.evaluation.scoring``), the class timeline (``acoustics.analysis.displays``), the
-inference benchmark (``export.bench_child``) and the hand-made-feature baseline (``acoustics.handcrafted``) all
+inference benchmark (``bench.infer_child``) and the hand-made-feature baseline (``acoustics.handcrafted``) all
 cut windows here, so they see the same windows on the same hop grid. The streaming daemon's scorer
 (``acoustics.stream.scorer``) is the streaming counterpart, fed block by block.
 

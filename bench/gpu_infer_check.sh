@@ -133,7 +133,7 @@ from pathlib import Path
 import numpy as np
 from uwac.acoustics.contract import load_session, run_batch
 from uwac.acoustics.synth import render_recording
-from export.bench_child import cut_windows
+from uwac.acoustics.windows import cut_windows
 from export.variants import variant_path
 model, out, accelerator = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 _, info = load_session(model)

@@ -24,6 +24,7 @@ from uwac.acoustics.manifest import read_manifest
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line: parse the flags, run the measurement, write its table and plot."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model", type=Path)
     p.add_argument("--manifest", type=Path, required=True)

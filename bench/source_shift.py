@@ -70,13 +70,10 @@ def shift_table(in_family: dict, shifted: dict, *, held_out: str, trained_on: li
 
 
 def _plot(result: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from uwac.acoustics.analysis.plots import subplots
 
     keys = list(result["figures"])
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = subplots(figsize=(7, 3.2))
     x = range(len(keys))
     for off, which in ((-0.2, "in_family"), (0.2, "shifted")):
         ax.bar([i + off for i in x], [result["figures"][k][which] or 0 for k in keys], width=0.4, label=which)
@@ -87,10 +84,10 @@ def _plot(result: dict, path: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line: render, train, export and score (each step skipped when its output exists), then the table."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--held-out", choices=MODELS, required=True, help="merchant model kept out of training")
     p.add_argument("--out", type=Path, required=True)

@@ -84,6 +84,7 @@ def sweep_one(window_s: float, *, manifest: Path, out: Path, config: Path, epoch
 
 
 def table(rows: list[dict]) -> list[str]:
+    """The sweep as markdown table lines, one row per window length (macro-F1, latency, × real time)."""
     fmt = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
     lines = ["| window [s] | LOFAR/DEMON frame [s] | window labels | audible, SNR ≥ 0 dB | audible, all SNRs | whole recording | p50 ms | p99 ms | × real time |",
              "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
@@ -94,15 +95,12 @@ def table(rows: list[dict]) -> list[str]:
 
 
 def _plot(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from uwac.acoustics.analysis.plots import subplots
 
     base = (rows[0]["window_labels"], rows[0]["frame_s"])
     rows = [r for r in rows if (r["window_labels"], r["frame_s"]) == base]  # the window curve; the rest: table
     w = [r["window_s"] for r in rows]
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    fig, ax = subplots(figsize=(6.5, 3.4))
     for k, name in (("audible_snr_ge_0db", "audible, SNR ≥ 0 dB"), ("audible", "audible, all SNRs"),
                     ("all", "whole recording")):
         ax.plot(w, [r[k] or np.nan for r in rows], "o-", label=name)
@@ -116,10 +114,10 @@ def _plot(rows: list[dict], path: Path) -> None:
     ax2.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line: one train-export-time-evaluate run per window length, then the table and the plot."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--windows", type=float, nargs="+", default=[3.2, 4.6, 6.0, 9.0], help="window lengths, s")

@@ -13,12 +13,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 
 from uwac.acoustics import __version__
 from uwac.acoustics.contract import OPSET, OUTPUTS, load_session, run_batch
 from uwac.acoustics.split_model import pair_paths
+from uwac.export.onnx_file import save_with_metadata
 from uwac.export.stream_split import export_split
 from uwac.training.checkpoint import load_checkpoint
 from uwac.training.config import config_to_dict, min_window_samples
@@ -95,14 +95,7 @@ def export_onnx(model: torch.nn.Module, path: str | Path, *, window_samples: int
         program = torch.onnx.export(model, (example,), dynamo=True, opset_version=OPSET,
                                     input_names=["audio"], output_names=list(OUTPUTS) + (["physics"] if physics else []),
                                     dynamic_shapes=dynamic_shapes, verbose=False)
-    proto = program.model_proto
-    del proto.metadata_props[:]
-    for key, value in props.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(proto)
-    onnx.save_model(proto, str(path))
-    return path
+    return save_with_metadata(program, path, props)
 
 
 def export_min_samples(cfg) -> int:

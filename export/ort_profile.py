@@ -96,18 +96,6 @@ def _consumers(graph) -> dict[str, list]:
     return out
 
 
-def _ancestors(graph, tensors: set[str]) -> set[str]:
-    """Names of the nodes that produce ``tensors`` or anything they are computed from."""
-    producer = {o: n for n in graph.node for o in n.output}
-    seen, stack = set(), list(tensors)
-    while stack:
-        node = producer.get(stack.pop())
-        if node is not None and node.name not in seen:
-            seen.add(node.name)
-            stack.extend(node.input)
-    return seen
-
-
 def _topological(graph) -> list:
     """The graph's nodes, producers before consumers (onnxruntime's saved graphs need not be sorted)."""
     producer = {o: n.name for n in graph.node for o in n.output}

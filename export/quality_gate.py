@@ -10,7 +10,6 @@ argmax agreement, window macro-F1 and per-class recall; a variant that loses mor
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import onnx
 from tqdm import tqdm
 
-from uwac.acoustics.contract import load_session, run_batch
+from uwac.acoustics.contract import file_sha256, load_session, run_batch
 from uwac.acoustics.evaluation.metrics import classification_metrics
 from uwac.acoustics.manifest import read_manifest
 from uwac.training.config import TrainConfig, config_from_dict
@@ -51,15 +50,6 @@ def split_audio(run: str | Path, split: str, *, cfg: TrainConfig) -> SplitAudio:
         raise ValueError(f"{manifest}: none of the {len(rows)} {split!r} span(s) is usable "
                          f"({'; '.join(audio.skipped[:3])})")
     return audio
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes (names the exact fp32 file a variant was gated against)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_props(path: str | Path) -> dict[str, str]:

@@ -15,11 +15,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 
 from uwac.acoustics import __version__
-from uwac.acoustics.contract import OPSET, OUTPUTS, load_session, run_batch
+from uwac.acoustics.contract import OPSET, OUTPUTS, file_sha256, load_session, run_batch
 from uwac.acoustics.frontend.config import FrontendConfig
 from uwac.acoustics.frontend.demon_gram import demon_min_samples
 from uwac.acoustics.frontend.lofar_gram import lofar_min_samples
@@ -28,10 +27,10 @@ from uwac.acoustics.split_model import (
     FrameCache,
     SplitBranch,
     SplitPlan,
-    file_sha256,
     load_split,
     pair_paths,
 )
+from uwac.export.onnx_file import save_with_metadata
 from uwac.training.checkpoint import load_checkpoint
 from uwac.training.models import Classifier
 from uwac.training.models.split import FRAME_AXIS, FrameFeatures, WindowHead, frame_input, frame_output
@@ -78,17 +77,6 @@ def split_plan(model: Classifier, fe: FrontendConfig, *, window: int, hop: int, 
     return SplitPlan(step=step, window=window, reference_sha256=reference_sha256, branches=tuple(branches))
 
 
-def _save(program, path: Path, props: dict[str, str]) -> None:
-    """Write an exported program with ``props`` as its only metadata, after ONNX's checker."""
-    proto = program.model_proto
-    del proto.metadata_props[:]
-    for key, value in props.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(proto)
-    onnx.save_model(proto, str(path))
-
-
 def export_pair(model: Classifier, fe: FrontendConfig, plan: SplitPlan, paths: dict[str, Path], *,
                 physics: bool) -> None:
     """Export the frames half (dynamic batch and samples per branch) and the head half (dynamic batch)."""
@@ -106,13 +94,13 @@ def export_pair(model: Classifier, fe: FrontendConfig, plan: SplitPlan, paths: d
         program = torch.onnx.export(frames_mod, examples, dynamo=True, opset_version=OPSET, verbose=False,
                                     input_names=[b.input for b in plan.branches],
                                     output_names=[b.output for b in plan.branches], dynamic_shapes=(dims,))
-        _save(program, paths["frames"], {**props, "uwac.split_role": "frames"})
+        save_with_metadata(program, paths["frames"], {**props, "uwac.split_role": "frames"})
         window_frames = frames_mod(*[torch.randn(2, plan.window) * 0.1] * len(names))
         program = torch.onnx.export(head_mod, window_frames, dynamo=True, opset_version=OPSET, verbose=False,
                                     input_names=[b.output for b in plan.branches],
                                     output_names=list(OUTPUTS) + (["physics"] if physics else []),
                                     dynamic_shapes=(tuple({0: batch} for _ in names),))
-        _save(program, paths["head"], {**props, "uwac.split_role": "head"})
+        save_with_metadata(program, paths["head"], {**props, "uwac.split_role": "head"})
 
 
 def stitch_check(session, split, *, steps: int = STITCH_STEPS, seed: int = 0) -> float:

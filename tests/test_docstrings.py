@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted(p for pkg in ("acoustics", "training", "export") for p in (ROOT / pkg).rglob("*.py")
+SOURCES = sorted(p for pkg in ("acoustics", "training", "export", "bench") for p in (ROOT / pkg).rglob("*.py")
                  if p.name != "__main__.py")
 
 

@@ -76,10 +76,6 @@ class SplitAudio:
         vector = physics_vector(self.targets[span] if self.targets else None, audible=audible)
         return (cfg.classes.index(label) if label is not None else -1), vector
 
-    def grid_labels(self, cfg: TrainConfig) -> np.ndarray:
-        """Class index (−1 = left out) of every window of :meth:`grid_windows`."""
-        return np.asarray([self.window_targets(s, o, cfg)[0] for s, o in self.grid_windows(cfg)], dtype=np.int64)
-
     def grid_counts(self, cfg: TrainConfig) -> np.ndarray:
         """Windows on the 1-s hop grid in each span."""
         win, hop = cfg.window_samples(), cfg.hop_samples()

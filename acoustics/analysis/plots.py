@@ -1,4 +1,4 @@
-"""Figures people look at: confusion matrices, training curves, accuracy by SNR (matplotlib, Agg, PNG)."""
+"""Figures people look at: confusion matrices, training curves, accuracy by SNR (matplotlib without pyplot, PNG)."""
 
 from __future__ import annotations
 
@@ -7,31 +7,28 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
-    """matplotlib's pyplot on the Agg backend (files only, no display needed on a node or in CI)."""
-    import matplotlib
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], dpi: int = 120, **kw):
+    """``(figure, axes)`` like ``pyplot.subplots``, built without pyplot: no backend switch and no global figure
+    registry, so a notebook's inline backend, a server thread and a node without a display are left alone."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize, dpi=dpi)
+    return fig, fig.subplots(nrows, ncols, **kw)
 
 
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
     fig.tight_layout()
     fig.savefig(path)
-    _pyplot().close(fig)
     return path
 
 
 def confusion_png(confusion: list[list[int]], classes: list[str], path: str | Path, *, title: str) -> Path:
     """Row-normalised confusion matrix with counts, true class on rows."""
-    plt = _pyplot()
     cm = np.asarray(confusion, dtype=float)
     rows = cm.sum(axis=1, keepdims=True)
     frac = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
-    fig, ax = plt.subplots(figsize=(1.4 * len(classes) + 2, 1.2 * len(classes) + 1.5), dpi=120)
+    fig, ax = subplots(figsize=(1.4 * len(classes) + 2, 1.2 * len(classes) + 1.5), dpi=120)
     ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
     for i in range(len(classes)):
         for j in range(len(classes)):
@@ -47,9 +44,8 @@ def confusion_png(confusion: list[list[int]], classes: list[str], path: str | Pa
 
 def training_curves_png(history: list[dict], path: str | Path, *, title: str) -> Path:
     """Training loss and validation macro-F1 per epoch (from a run's history)."""
-    plt = _pyplot()
     epochs = [h["epoch"] for h in history]
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    fig, ax = subplots(figsize=(6, 3.5), dpi=120)
     ax.plot(epochs, [h["train_loss"] for h in history], "o-", color="tab:blue", label="train loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("train loss", color="tab:blue")
@@ -63,8 +59,7 @@ def training_curves_png(history: list[dict], path: str | Path, *, title: str) ->
 
 def accuracy_vs_snr_png(bins: list[dict], path: str | Path, *, title: str) -> Path:
     """Recording-level accuracy per SNR bin (dB), with the number of recordings on each bar."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    fig, ax = subplots(figsize=(6, 3.5), dpi=120)
     centres = [(b["lo_db"] + b["hi_db"]) / 2 for b in bins]
     width = bins[0]["hi_db"] - bins[0]["lo_db"] if bins else 5.0
     ax.bar(centres, [b["accuracy"] for b in bins], width=0.9 * width, color="tab:blue")
@@ -86,8 +81,7 @@ def lofar_demon_png(audio: np.ndarray, sample_rate: int, path: str | Path, *, ti
     """
     from uwac.acoustics.analysis.lofar_demon import demon, lofar
 
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4), dpi=100)
+    fig, axes = subplots(1, 3, figsize=(15, 4), dpi=100)
     x = np.asarray(audio, dtype=np.float64)
     broad = lofar(x, sample_rate, window_s=min(0.128, x.size / sample_rate), fmax_hz=None, background_hz=None)
     axes[0].pcolormesh(broad.times_s, broad.freqs_hz, broad.db, shading="auto", cmap="viridis",

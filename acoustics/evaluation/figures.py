@@ -8,15 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from uwac.acoustics.analysis.plots import _pyplot, _save, accuracy_vs_snr_png, confusion_png
+from uwac.acoustics.analysis.plots import _save, accuracy_vs_snr_png, confusion_png, subplots
 from uwac.acoustics.evaluation.breakdowns import roc_pr_curves
 
 
 def reliability_png(bins: list[dict], path: str | Path, *, ece: float, title: str, n_bins: int = 15) -> Path:
     """Reliability diagram: accuracy against mean top-class confidence per confidence bin, with the diagonal of
     perfect calibration, the share of windows per bin underneath, and the ECE in the title."""
-    plt = _pyplot()
-    fig, (ax, ax_n) = plt.subplots(2, 1, figsize=(5, 5.5), dpi=120, sharex=True,
+    fig, (ax, ax_n) = subplots(2, 1, figsize=(5, 5.5), dpi=120, sharex=True,
                                    gridspec_kw={"height_ratios": [3, 1]})
     width = 1.0 / n_bins
     lo = [b["lo"] for b in bins]
@@ -36,8 +35,7 @@ def reliability_png(bins: list[dict], path: str | Path, *, ece: float, title: st
 
 def roc_png(curves: dict[str, dict], aucs: dict[str, dict], path: str | Path, *, title: str) -> Path:
     """One-vs-rest ROC curve per class (false against true positive rate), AUC in the legend."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4.5), dpi=120)
+    fig, ax = subplots(figsize=(5, 4.5), dpi=120)
     for i, (c, cv) in enumerate(curves.items()):
         ax.plot(cv["fpr"], cv["tpr"], color=f"C{i}", lw=1.5, label=f"{c} (AUC {aucs[c]['roc_auc']:.3f})")
     ax.plot([0, 1], [0, 1], "--", color="gray", lw=1)
@@ -49,8 +47,7 @@ def roc_png(curves: dict[str, dict], aucs: dict[str, dict], path: str | Path, *,
 
 def pr_png(curves: dict[str, dict], aucs: dict[str, dict], path: str | Path, *, title: str) -> Path:
     """One-vs-rest precision-recall curve per class, average precision in the legend, prevalence dotted."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4.5), dpi=120)
+    fig, ax = subplots(figsize=(5, 4.5), dpi=120)
     for i, (c, cv) in enumerate(curves.items()):
         ax.step(cv["recall"], cv["precision"], where="post", color=f"C{i}", lw=1.5,
                 label=f"{c} (AP {aucs[c]['average_precision']:.3f})")
@@ -64,10 +61,9 @@ def pr_png(curves: dict[str, dict], aucs: dict[str, dict], path: str | Path, *, 
 def bands_png(rows: dict[str, list[dict]], path: str | Path, *, key: str, xlabel: str, title: str) -> Path:
     """Accuracy and macro-F1 per band or value at window and recording level (``rows`` by level; ``key``
     names the band field, e.g. ``band`` or ``value``); bands without items are left empty."""
-    plt = _pyplot()
     levels = [lvl for lvl in ("window", "recording") if rows.get(lvl)]
     names = [str(r[key]) for r in rows[levels[0]]] if levels else []
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(names) + 2), 3.8), dpi=120)
+    fig, ax = subplots(figsize=(max(5.0, 1.1 * len(names) + 2), 3.8), dpi=120)
     x = np.arange(len(names))
     width = 0.8 / max(1, 2 * len(levels))
     k = 0
@@ -86,8 +82,7 @@ def bands_png(rows: dict[str, list[dict]], path: str | Path, *, key: str, xlabel
 
 def fine_type_png(table: list[dict], classes: list[str], path: str | Path, *, title: str) -> Path:
     """Per fine type, the share of its items given each class (stacked bars), recall and count on the right."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(table) + 1.9), dpi=120)
+    fig, ax = subplots(figsize=(7, 0.35 * len(table) + 1.9), dpi=120)
     y = np.arange(len(table))
     left = np.zeros(len(table))
     for i, c in enumerate(classes):

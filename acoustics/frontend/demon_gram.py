@@ -8,21 +8,10 @@ harmonics up to the blade count and the blade-rate harmonics appear as lines (ph
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from uwac.acoustics.frontend import filters
 from uwac.acoustics.frontend.config import FrontendConfig
-from uwac.acoustics.frontend.filters import (
-    analytic_bandpass_taps,
-    excess_db,
-    framed,
-    hann_window,
-    lowpass_taps,
-    strided_fir,
-    strided_length,
-    tpsw_background,
-)
 
 
 def carrier_rate(cfg: FrontendConfig) -> float:
@@ -37,10 +26,7 @@ def envelope_rate(cfg: FrontendConfig) -> float:
 
 def demon_bins(cfg: FrontendConfig) -> tuple[int, int, int, int]:
     """(first kept, last kept, first computed, one past the last computed) bin of the envelope DFT (never DC)."""
-    dm = cfg.demon
-    df = envelope_rate(cfg) / dm.n_fft
-    first, last = math.ceil(dm.fmin / df - 1e-9), math.floor(dm.fmax / df + 1e-9)
-    return first, last, max(1, first - dm.tpsw_half_bins), min(dm.n_fft // 2, last + dm.tpsw_half_bins) + 1
+    return filters.band_bins(envelope_rate(cfg), cfg.demon)
 
 
 def demon_freqs(cfg: FrontendConfig) -> np.ndarray:
@@ -52,21 +38,14 @@ def demon_freqs(cfg: FrontendConfig) -> np.ndarray:
 def carrier_taps(cfg: FrontendConfig) -> np.ndarray:
     """Complex band-pass taps, complex128 ``[bands, carrier_taps]``."""
     dm = cfg.demon
-    return np.stack([analytic_bandpass_taps(dm.carrier_taps, band, cfg.sample_rate, dm.carrier_beta)
+    return np.stack([filters.analytic_bandpass_taps(dm.carrier_taps, band, cfg.sample_rate, dm.carrier_beta)
                      for band in dm.bands_hz])
 
 
 def envelope_taps(cfg: FrontendConfig) -> np.ndarray:
     """The envelope's low-pass at the carrier rate, float64 ``[envelope_taps]``."""
     dm = cfg.demon
-    return lowpass_taps(dm.envelope_taps, dm.envelope_cutoff_hz, carrier_rate(cfg), dm.envelope_beta)
-
-
-def envelope_length(n_samples: int, cfg: FrontendConfig) -> int:
-    """Envelope samples from ``n_samples`` model-rate samples."""
-    dm = cfg.demon
-    return strided_length(strided_length(n_samples, dm.carrier_taps, dm.carrier_stride), dm.envelope_taps,
-                          dm.envelope_decimation)
+    return filters.lowpass_taps(dm.envelope_taps, dm.envelope_cutoff_hz, carrier_rate(cfg), dm.envelope_beta)
 
 
 def demon_min_samples(cfg: FrontendConfig) -> int:
@@ -82,26 +61,19 @@ def envelopes(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
     low = envelope_taps(cfg)
     out = []
     for taps in carrier_taps(cfg):
-        z = strided_fir(x, taps, dm.carrier_stride)
-        out.append(strided_fir(z.real ** 2 + z.imag ** 2, low, dm.envelope_decimation))
+        z = filters.strided_fir(x, taps, dm.carrier_stride)
+        out.append(filters.strided_fir(z.real ** 2 + z.imag ** 2, low, dm.envelope_decimation))
     return np.stack(out, axis=-2)
 
 
 def demon_power(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
     """|DFT|² of the computed envelope bins, ``[..., bands, frames, bins]``; each frame's mean is removed first."""
     dm = cfg.demon
-    frames = framed(envelopes(audio, cfg), dm.n_fft, dm.hop)
+    frames = filters.framed(envelopes(audio, cfg), dm.n_fft, dm.hop)
     frames = frames - frames.mean(axis=-1, keepdims=True)
-    spec = np.fft.rfft(frames * hann_window(dm.n_fft), axis=-1)
-    _, _, start, stop = demon_bins(cfg)
-    spec = spec[..., start:stop]
-    return spec.real ** 2 + spec.imag ** 2
+    return filters.band_power(frames * filters.hann_window(dm.n_fft), demon_bins(cfg))
 
 
 def demon_gram(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
     """DEMON gram ``[..., bands, frames, kept bins]``: dB over the TPSW background, clipped, / 10."""
-    dm = cfg.demon
-    power = demon_power(audio, cfg)
-    background = tpsw_background(power, half=dm.tpsw_half_bins, gap=dm.tpsw_gap_bins, clip=dm.tpsw_clip)
-    first, last, start, _ = demon_bins(cfg)
-    return excess_db(power, background, slice(first - start, last - start + 1), dm.floor_rel, dm.clip_db)
+    return filters.gram_over_background(demon_power(audio, cfg), cfg.demon, demon_bins(cfg))

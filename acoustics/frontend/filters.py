@@ -6,6 +6,8 @@ weights from the same designs (:func:`lowpass_taps`, :func:`analytic_bandpass_ta
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import signal
 
@@ -43,16 +45,6 @@ def strided_fir(x: np.ndarray, taps: np.ndarray, stride: int) -> np.ndarray:
         raise ValueError(f"signal of {n} samples is shorter than the {width}-tap filter")
     view = np.lib.stride_tricks.sliding_window_view(x, width, axis=-1)[..., ::int(stride), :]
     return view @ np.asarray(taps)
-
-
-def strided_length(n: int, taps: int, stride: int) -> int:
-    """Output length of :func:`strided_fir` for ``n`` input samples (0 when shorter than the filter)."""
-    return 0 if n < taps else (n - taps) // stride + 1
-
-
-def frame_count(n: int, n_fft: int, hop: int) -> int:
-    """Frames of ``n_fft`` samples every ``hop`` samples within ``n`` samples (0 when shorter than one)."""
-    return 0 if n < n_fft else 1 + (n - n_fft) // hop
 
 
 def framed(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
@@ -99,3 +91,30 @@ def excess_db(power: np.ndarray, background: np.ndarray, kept: slice, floor_rel:
     p, b = power[..., kept], background[..., kept]
     eps = np.maximum(floor_rel * p.mean(axis=-1, keepdims=True), SILENCE_POWER)
     return np.clip(10.0 * np.log10((p + eps) / (b + eps)), *clip_db) / 10.0
+
+
+def band_bins(rate_hz: float, branch) -> tuple[int, int, int, int]:
+    """(first kept, last kept, first computed, one past the last computed) DFT bin of a LOFAR or DEMON branch
+    (``branch``: its config, with ``n_fft``, ``fmin``, ``fmax`` [Hz] and ``tpsw_half_bins``) at ``rate_hz``.
+
+    The computed range reaches ``tpsw_half_bins`` beyond the kept band on both sides (never bin 0, the DC offset),
+    so the background of an edge bin is measured on real spectrum.
+    """
+    df = rate_hz / branch.n_fft
+    first, last = math.ceil(branch.fmin / df - 1e-9), math.floor(branch.fmax / df + 1e-9)
+    return first, last, max(1, first - branch.tpsw_half_bins), min(branch.n_fft // 2, last + branch.tpsw_half_bins) + 1
+
+
+def band_power(frames: np.ndarray, bins: tuple[int, int, int, int]) -> np.ndarray:
+    """|DFT|² of windowed ``frames [..., n_fft]`` over the computed bins of :func:`band_bins` (full scale²)."""
+    _, _, start, stop = bins
+    spec = np.fft.rfft(frames, axis=-1)[..., start:stop]
+    return spec.real ** 2 + spec.imag ** 2
+
+
+def gram_over_background(power: np.ndarray, branch, bins: tuple[int, int, int, int]) -> np.ndarray:
+    """A branch's gram from its computed-bin power: dB over the TPSW background on the kept bins, clipped, / 10
+    (``branch``: its config, with the ``tpsw_*``, ``floor_rel`` and ``clip_db`` settings)."""
+    background = tpsw_background(power, half=branch.tpsw_half_bins, gap=branch.tpsw_gap_bins, clip=branch.tpsw_clip)
+    first, last, start, _ = bins
+    return excess_db(power, background, slice(first - start, last - start + 1), branch.floor_rel, branch.clip_db)

@@ -8,19 +8,10 @@ bin's excess in dB (clipped, / 10). Shaft, blade, firing and generator lines hol
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from uwac.acoustics.frontend import filters
 from uwac.acoustics.frontend.config import FrontendConfig
-from uwac.acoustics.frontend.filters import (
-    excess_db,
-    framed,
-    hann_window,
-    lowpass_taps,
-    strided_fir,
-    tpsw_background,
-)
 
 
 def lofar_rate(cfg: FrontendConfig) -> float:
@@ -34,10 +25,7 @@ def lofar_bins(cfg: FrontendConfig) -> tuple[int, int, int, int]:
     The computed range reaches ``tpsw_half_bins`` beyond the kept band on both sides (never bin 0, the DC
     offset) so the background of an edge bin is measured on real spectrum.
     """
-    lo = cfg.lofar
-    df = lofar_rate(cfg) / lo.n_fft
-    first, last = math.ceil(lo.fmin / df - 1e-9), math.floor(lo.fmax / df + 1e-9)
-    return first, last, max(1, first - lo.tpsw_half_bins), min(lo.n_fft // 2, last + lo.tpsw_half_bins) + 1
+    return filters.band_bins(lofar_rate(cfg), cfg.lofar)
 
 
 def lofar_freqs(cfg: FrontendConfig) -> np.ndarray:
@@ -64,23 +52,16 @@ def lofar_frames(n_samples: int, cfg: FrontendConfig) -> int:
 def decimation_taps(cfg: FrontendConfig) -> np.ndarray:
     """The anti-alias low-pass applied before decimating, at the model rate."""
     lo = cfg.lofar
-    return lowpass_taps(lo.fir_taps, lo.fir_cutoff_hz, cfg.sample_rate, lo.fir_beta)
+    return filters.lowpass_taps(lo.fir_taps, lo.fir_cutoff_hz, cfg.sample_rate, lo.fir_beta)
 
 
 def lofar_power(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
     """|DFT|² of the computed bins (:func:`lofar_bins`), ``[..., frames, bins]`` in full scale²."""
     lo = cfg.lofar
-    x = strided_fir(np.asarray(audio, dtype=np.float64), decimation_taps(cfg), lo.decimation)
-    spec = np.fft.rfft(framed(x, lo.n_fft, lo.hop) * hann_window(lo.n_fft), axis=-1)
-    _, _, start, stop = lofar_bins(cfg)
-    spec = spec[..., start:stop]
-    return spec.real ** 2 + spec.imag ** 2
+    x = filters.strided_fir(np.asarray(audio, dtype=np.float64), decimation_taps(cfg), lo.decimation)
+    return filters.band_power(filters.framed(x, lo.n_fft, lo.hop) * filters.hann_window(lo.n_fft), lofar_bins(cfg))
 
 
 def lofar_gram(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
     """LOFARgram ``[..., frames, kept bins]``: dB over the TPSW background, clipped to ``clip_db``, / 10."""
-    lo = cfg.lofar
-    power = lofar_power(audio, cfg)
-    background = tpsw_background(power, half=lo.tpsw_half_bins, gap=lo.tpsw_gap_bins, clip=lo.tpsw_clip)
-    first, last, start, _ = lofar_bins(cfg)
-    return excess_db(power, background, slice(first - start, last - start + 1), lo.floor_rel, lo.clip_db)
+    return filters.gram_over_background(lofar_power(audio, cfg), cfg.lofar, lofar_bins(cfg))

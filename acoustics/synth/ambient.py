@@ -1,5 +1,5 @@
 """Ambient noise at the hydrophone: sea state, distant shipping, rain, thermal noise, recorder self-noise,
-plus transient distractors (snapping shrimp, fin, blue and humpback whales; see distractors.py).
+plus transient distractors (snapping shrimp, fin, blue and humpback whales; see events/composition.py).
 
 All levels are spectral densities in dB re 1 µPa²/Hz, combined in power (physics.md preamble). The
 continuum is rendered as Gaussian noise shaped in the frequency domain; the distractors are added to it.
@@ -13,8 +13,10 @@ import functools
 
 import numpy as np
 
-from uwac.acoustics.synth import distractors, surface_noise
 from uwac.acoustics.synth import numerics as num
+from uwac.acoustics.synth import surface_noise
+from uwac.acoustics.synth.events import biological, composition
+from uwac.acoustics.synth.events.common import DEFAULT_WATER_DEPTH_M
 
 # Hodges 2010 ch. 7 tables as digitised in labsonar sea_state.csv / shipping_noise.csv (physics.md §5,
 # "Tabulated levels"); frequencies in Hz, levels in dB re 1 µPa²/Hz.
@@ -116,7 +118,7 @@ def ambient_psd_db(f_hz, *, sea_state: float, shipping_level: float, self_noise_
 
 def draw_ambient(rng: np.random.Generator) -> dict:
     """Draw sea state (0–6), shipping level (1–7), self-noise floor [dB re 1 µPa²/Hz], rain rate [mm/h]
-    (0 when dry) and the distractors (``distractors.draw_distractors``; None where absent). JSON-ready."""
+    (0 when dry) and the distractors (``events.composition.draw_distractors``; None where absent). JSON-ready."""
     env = {
         "sea_state": int(rng.integers(SEA_STATES[0], SEA_STATES[-1] + 1)),
         "shipping_level": int(rng.integers(SHIPPING_LEVELS[0], SHIPPING_LEVELS[-1] + 1)),
@@ -124,30 +126,11 @@ def draw_ambient(rng: np.random.Generator) -> dict:
     }
     rate = float(np.exp(rng.uniform(*np.log(RAIN_RATE_MM_H))))  # drawn always, so later draws do not shift
     env["rain_mm_h"] = round(rate, 3) if rng.random() < RAIN_FRACTION else 0.0
-    env["distractors"] = distractors.draw_distractors(rng)
+    env["distractors"] = composition.draw_distractors(rng)
     return env
 
 
-def gaussian_spectrum(rng: np.random.Generator, psd: np.ndarray, n: int, sample_rate: int) -> np.ndarray:
-    """rfft of n samples of Gaussian noise whose one-sided PSD is ``psd`` [unit²/Hz] on rfftfreq(n) bins.
-
-    White unit-variance noise has E|X_k|² = n; scaling by sqrt(psd·fs/2) gives variance sum(psd)·fs/n.
-    """
-    scale = np.sqrt(np.asarray(psd, dtype=float) * (0.5 * sample_rate)).astype(np.float32)
-    return _white_spectrum(rng, n).astype(np.complex64) * scale  # drawn in the frequency domain: no FFT
-
-
 PSD_GRID_POINTS = 2048  # design note: log-f grid for the continuum (interpolation error < 0.02 dB, computed here)
-
-
-def _white_spectrum(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Complex Gaussian bins distributed as the rfft of n samples of unit white noise (E|X_k|² = n)."""
-    spec = rng.standard_normal(2 * (n // 2 + 1), dtype=np.float32).view(np.complex64)  # (re, im) pairs
-    spec *= np.float32(np.sqrt(0.5 * n))
-    spec[0] = spec[0].real * np.float32(np.sqrt(2.0))  # DC (and Nyquist) bins are real with variance n
-    if n % 2 == 0:
-        spec[-1] = spec[-1].real * np.float32(np.sqrt(2.0))
-    return spec
 
 
 @functools.lru_cache(maxsize=8)
@@ -194,7 +177,7 @@ def continuum_spectrum(rng: np.random.Generator, env: dict, n: int, sample_rate:
                                               np.full(grid.shape, float(env["self_noise_db"]))))
     sea = 10.0 ** (sea_state_psd_db(grid, ss) / 10.0)
     half_fs = 0.5 * sample_rate
-    white = _white_spectrum(rng, n)  # the stationary part's draw comes first, as before 0.6
+    white = num.white_spectrum(rng, n)  # the stationary part's draw comes first, as before 0.6
     surf = surface_noise.draw_surface(rng, env)
     burst = surf["bursty_share"] * surface_noise.burst_ramp(grid) if \
         surf["bursty_share"] >= surface_noise.MIN_BURSTY_SHARE else np.zeros(grid.shape)
@@ -202,11 +185,11 @@ def continuum_spectrum(rng: np.random.Generator, env: dict, n: int, sample_rate:
     modulated = None
     info = dict(surf)  # full precision: an env that carries it renders the same again
     if burst.any():
-        x = num.irfft(_white_spectrum(rng, n) * _on_bins(np.sqrt(burst * sea * half_fs), n, sample_rate), n)
+        x = num.irfft(num.white_spectrum(rng, n) * _on_bins(np.sqrt(burst * sea * half_fs), n, sample_rate), n)
         gain, info["breaking"] = surface_noise.breaking_gain(rng, surf, n, sample_rate)
         modulated = x * gain
     if rain > 0:
-        x = num.irfft(_white_spectrum(rng, n) * _on_bins(np.sqrt(10.0 ** (rain_psd_db(grid, rain) / 10.0) * half_fs),
+        x = num.irfft(num.white_spectrum(rng, n) * _on_bins(np.sqrt(10.0 ** (rain_psd_db(grid, rain) / 10.0) * half_fs),
                                                         n, sample_rate), n)
         x *= surface_noise.rain_gain(rng, surf, n, sample_rate)
         modulated = x if modulated is None else modulated + x
@@ -227,9 +210,9 @@ def ambient_parts(rng: np.random.Generator, env: dict, n: int, sample_rate: int,
     (record defaults to env; see :func:`continuum_spectrum`).
     """
     cont = continuum_spectrum(rng, env, n, sample_rate, record=record)
-    depth = distractors.DEFAULT_WATER_DEPTH_M if water_depth_m is None else float(water_depth_m)
-    ss2_20k = float(sea_state_psd_db(distractors.SHRIMP_REF_HZ, 2))
-    dist, events = distractors.distractor_spectrum(rng, env.get("distractors") or {}, n, sample_rate,
+    depth = DEFAULT_WATER_DEPTH_M if water_depth_m is None else float(water_depth_m)
+    ss2_20k = float(sea_state_psd_db(biological.SHRIMP_REF_HZ, 2))
+    dist, events = composition.distractor_spectrum(rng, env.get("distractors") or {}, n, sample_rate,
                                                    water_depth_m=depth, sea_state_2_db_20khz=ss2_20k)
     dist[0] = 0.0
     return cont, dist, events

@@ -22,7 +22,8 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from uwac.acoustics.manifest import Row, write_manifest
-from uwac.acoustics.synth import cetaceans, confusers, recorder
+from uwac.acoustics.synth import recorder
+from uwac.acoustics.synth.events import composition
 from uwac.acoustics.synth.scene import RENDERER_VERSION, SNR_THRESHOLD_DB, render_recording, render_scene
 from uwac.acoustics.synth.vessels import MERCHANT_MODEL_NAMES, merchant_model_choices
 from uwac.acoustics.taxonomy import CLASSES
@@ -43,30 +44,32 @@ def single_threaded() -> None:
     threadpool_limits(1)
 
 
-OCCURRENCE_MODULES = (confusers, cetaceans)  # modules with NAMES and an OCCURRENCE table the override may set
+# (names, occurrence table) of each set whose per-render probabilities the override may set
+OCCURRENCE_TABLES = ((composition.CONFUSER_NAMES, composition.CONFUSER_OCCURRENCE),
+                     (composition.CETACEAN_NAMES, composition.CETACEAN_OCCURRENCE))
 
 
 @contextlib.contextmanager
 def occurrence_override(override: dict[str, float] | None):
-    """Temporarily set the per-render probability of named confusers and cetaceans (``confusers.OCCURRENCE``,
-    ``cetaceans.OCCURRENCE``), e.g. 0 to hold a type out of a training set or 1 to build an open-set check set;
-    restored afterwards."""
-    saved = [dict(m.OCCURRENCE) for m in OCCURRENCE_MODULES]
-    known = [name for m in OCCURRENCE_MODULES for name in m.NAMES]
+    """Temporarily set the per-render probability of named confusers and cetaceans
+    (``events.composition.CONFUSER_OCCURRENCE``, ``CETACEAN_OCCURRENCE``), e.g. 0 to hold a type out of a training
+    set or 1 to build an open-set check set; restored afterwards."""
+    saved = [dict(table) for _, table in OCCURRENCE_TABLES]
+    known = [name for names, _ in OCCURRENCE_TABLES for name in names]
     unknown = sorted(set(override or {}) - set(known))
     if unknown:
         raise ValueError(f"unknown confuser(s) {', '.join(unknown)}; known: {', '.join(known)}")
     bad = {k: v for k, v in (override or {}).items() if not 0.0 <= float(v) <= 1.0}
     if bad:
         raise ValueError(f"confuser probabilities must lie in [0, 1], got {bad}")
-    for m in OCCURRENCE_MODULES:
-        m.OCCURRENCE.update({k: float(v) for k, v in (override or {}).items() if k in m.NAMES})
+    for names, table in OCCURRENCE_TABLES:
+        table.update({k: float(v) for k, v in (override or {}).items() if k in names})
     try:
         yield
     finally:
-        for m, table in zip(OCCURRENCE_MODULES, saved, strict=True):
-            m.OCCURRENCE.clear()
-            m.OCCURRENCE.update(table)
+        for (_, table), before in zip(OCCURRENCE_TABLES, saved, strict=True):
+            table.clear()
+            table.update(before)
 
 
 def _render_one(job: dict) -> dict:
@@ -150,11 +153,11 @@ def render_dataset(*, out_dir, minutes: float, seed: int, sample_rate: int = 160
     scenes=False: single-contact clips, ``classes`` round-robin. scenes=True: multi-contact scenes (0–2 drawn
     contacts; ``classes`` unused), manifest rows per labelled span (see the module docstring).
     snr_threshold_db [dB]: frame SNR above which a contact is labelled (strong labels, ``events.csv``).
-    confuser_occurrence: per-render probability of named confusers or cetaceans instead of ``confusers.OCCURRENCE``
-    / ``cetaceans.OCCURRENCE`` (0 holds a type out of a training set, 1 puts it in every render of an open-set
-    check set). merchant_models: the merchant broadband models drawn (some of je, wh, randi; None: all three, as
-    ``vessels.MERCHANT_MODELS`` weights them), e.g. ("je", "wh") for training and ("randi",) for a source-model
-    shift test.
+    confuser_occurrence: per-render probability of named confusers or cetaceans instead of
+    ``events.composition.CONFUSER_OCCURRENCE`` / ``CETACEAN_OCCURRENCE`` (0 holds a type out of a training set, 1
+    puts it in every render of an open-set check set). merchant_models: the merchant broadband models drawn (some
+    of je, wh, randi; None: all three, as ``vessels.MERCHANT_MODELS`` weights them), e.g. ("je", "wh") for training
+    and ("randi",) for a source-model shift test.
     Writes ``audio/<id>.wav`` (PCM_16/PCM_24 per drawn bit depth), ``audio/<id>.json`` (params, with each
     contact's SNR per frame and spans), ``manifest.csv`` (extra columns snr_db, range_m = horizontal CPA
     distance [m], sea_state), ``events.csv`` and ``synth_config.json`` under out_dir. Output does not depend on

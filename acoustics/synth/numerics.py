@@ -5,6 +5,8 @@
 - :func:`next_fast_len`: the smallest 5-smooth length ≥ n (2^a·3^b·5^c: pocketfft's fast sizes).
 - :func:`ar1`: the one-pole recursion y[k] = x[k] + φ·y[k−1] (a first-order IIR low-pass), vectorised by blocks.
 - :func:`find_root`: a bracketed root of a monotone-enough scalar function (bisection with secant steps).
+- :func:`white_spectrum`, :func:`gaussian_spectrum`: Gaussian noise (white, or of a given PSD) drawn directly as rfft
+  bins, no FFT; shared by the ambient continuum, the vessel broadband and the flow noise at the hydrophone.
 """
 
 from __future__ import annotations
@@ -87,3 +89,22 @@ def find_root(f: Callable[[float], float], lo: float, hi: float, *, xtol: float 
         else:
             hi, fhi = x, fx
     return lo - flo * (hi - lo) / (fhi - flo)
+
+
+def white_spectrum(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Complex Gaussian bins distributed as the rfft of n samples of unit white noise (E|X_k|² = n)."""
+    spec = rng.standard_normal(2 * (n // 2 + 1), dtype=np.float32).view(np.complex64)  # (re, im) pairs
+    spec *= np.float32(np.sqrt(0.5 * n))
+    spec[0] = spec[0].real * np.float32(np.sqrt(2.0))  # DC (and Nyquist) bins are real with variance n
+    if n % 2 == 0:
+        spec[-1] = spec[-1].real * np.float32(np.sqrt(2.0))
+    return spec
+
+
+def gaussian_spectrum(rng: np.random.Generator, psd: np.ndarray, n: int, sample_rate: int) -> np.ndarray:
+    """rfft of n samples of Gaussian noise whose one-sided PSD is ``psd`` [unit²/Hz] on rfftfreq(n) bins.
+
+    White unit-variance noise has E|X_k|² = n; scaling by sqrt(psd·fs/2) gives variance sum(psd)·fs/n.
+    """
+    scale = np.sqrt(np.asarray(psd, dtype=float) * (0.5 * sample_rate)).astype(np.float32)
+    return white_spectrum(rng, n).astype(np.complex64) * scale  # drawn in the frequency domain: no FFT

@@ -241,30 +241,14 @@ def front_end_response(n: int, sample_rate: int, chain: dict, *, scale: float = 
     return g
 
 
-def to_full_scale(p_upa: np.ndarray, clip_level_db: float) -> np.ndarray:
-    """Pressure [µPa] -> full scale (±1.0 at ``clip_level_db`` dB re 1 µPa)."""
-    return np.asarray(p_upa, dtype=float) / 10.0 ** (clip_level_db / 20.0)
-
-
-def quantise(x: np.ndarray, bit_depth: int) -> np.ndarray:
-    """Full scale -> integer codes in [-2^(b-1), 2^(b-1)-1] (round half to even, hard clip); int32."""
-    full = float(2 ** (bit_depth - 1))
-    return np.clip(np.rint(x * full), -full, full - 1).astype(np.int32)
-
-
 def quantise_float(x: np.ndarray, bits: int) -> np.ndarray:
     """Full scale -> the nearest of the 2^bits levels k / 2^(bits-1), k in [-2^(b-1), 2^(b-1)-1] (round half to
-    even, hard clip), as float32; equals codes_to_float(quantise(x, bits), bits) for bits <= 24."""
+    even, hard clip), as float32: exactly what soundfile reads back from a PCM file of that depth (bits <= 24)."""
     full = np.float32(2 ** (bits - 1))
     y = np.rint(np.asarray(x, dtype=np.float32) * full)
     np.clip(y, -full, full - 1, out=y)
     y *= np.float32(1.0 / full)
     return y
-
-
-def codes_to_float(codes: np.ndarray, bit_depth: int) -> np.ndarray:
-    """Integer codes -> float32 full scale, exactly as soundfile reads the PCM file back."""
-    return (codes.astype(np.float64) / float(2 ** (bit_depth - 1))).astype(np.float32)
 
 
 def pcm_for_soundfile(codes: np.ndarray, bit_depth: int) -> np.ndarray:

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from uwac.acoustics.synth import ambient, cetaceans, confusers, geometry, propagation, recorder, sources
+from uwac.acoustics.synth import ambient, geometry, propagation, radiated_noise, recorder
 from uwac.acoustics.synth import numerics as num
+from uwac.acoustics.synth.events import composition
 from uwac.acoustics.taxonomy import CLASSES, FINE_TYPES
 
 RENDERER_VERSION = "uwac-synth 0.6.1"  # 0.3: confusers, recorder chain, SNR −20..+30 dB; 0.4: CPA ≤ 30 km;
 # 0.5: tonal line levels drawn over the broadband model that renders the ship (0.4 used JE for W–H and RANDI
 # merchants too, so their blade lines sat under their own continuum) with excess ranges widened down to weak lines
 # in every class; the Z-th shaft harmonic no longer doubles the blade line, and coincident lines of one drive add
-# in power; killer, minke and right whale calls (cetaceans.py) in every class; humpback units 0.15–8 s with 1–12
+# in power; killer, minke and right whale calls (events/cetaceans.py) in every class; humpback units 0.15–8 s with 1–12
 # harmonics; merchant_models restricts the merchant broadband models drawn (source-model shift tests); 0.6: the
 # sea-surface noise is intermittent (surface_noise.py: breaking-wave bursts, rain gusts) at the same mean density;
 # 0.6.1: scipy optional (numerics.py: scipy's FFTs when installed, else numpy's; own AR(1) and root finder): the same
@@ -113,8 +114,8 @@ def _draw_contact(rng: np.random.Generator, spec: dict, duration_s: float, sampl
     label = spec.get("label") or drawn_label
     if label not in CONTACT_CLASSES:
         raise ValueError(f"a contact's label must be one of {', '.join(CONTACT_CLASSES)}, got {label!r}")
-    vessel = sources.draw_vessel(rng, label, spec.get("fine_label"), sample_rate, spec.get("source_model"),
-                                 merchant_models)
+    vessel = radiated_noise.draw_vessel(rng, label, spec.get("fine_label"), sample_rate, spec.get("source_model"),
+                                        merchant_models)
     track = geometry.draw_track(rng, vessel, duration_s, range_limits(vessel))
     track.update({k: spec[k] for k in TRACK_KEYS if spec.get(k) is not None})
     track["speed_m_s"] = float(track["speed_kn"]) * geometry.KNOT_M_S
@@ -230,7 +231,7 @@ def _render_contact(contact: dict, rng: np.random.Generator, n: int, ctx: dict) 
     fs, track = ctx["sample_rate"], contact["track"]
     margin = int(np.ceil(n * track["speed_m_s"] / ctx["c"])) + 2 * SOURCE_PAD
     n_src = num.next_fast_len(n + margin, real=True)
-    src = num.rfft(sources.render_source(rng, contact["vessel"], n_src, fs).astype(np.float32))
+    src = num.rfft(radiated_noise.render_source(rng, contact["vessel"], n_src, fs).astype(np.float32))
     src *= recorder.anti_alias_gain(n_src, fs).astype(np.float32)
     adjust = 0.0
     if contact["solve_range"]:
@@ -294,13 +295,13 @@ def scene_components(*, seed: int, duration_s: float, sample_rate: int = 16000, 
     aa = recorder.anti_alias_gain(n, sample_rate)
     continuum, transients, env["distractor_events"] = ambient.ambient_parts(
         _streams(seed, 1), env, n, sample_rate, water_depth_m=water["water_depth_m"])
-    # Confusers (sonar, pingers, explosions, hum, ...; confusers.py) from their own label-free stream, added to
-    # the transients: in every class at the same rates, and outside the SNR reference like the distractors.
-    confuser_t, env["confusers"] = confusers.render_confusers(confusers.confuser_rng(seed), n, sample_rate,
-                                                              water=water, env=env)
-    # Cetacean calls (killer, minke, right whales; cetaceans.py): likewise label-free, from a stream of their own.
-    cetacean_t, env["cetaceans"] = cetaceans.render_cetaceans(cetaceans.cetacean_rng(seed), n, sample_rate,
-                                                              water=water)
+    # Confusers (sonar, pingers, explosions, hum, ...; events/composition.py) from their own label-free stream,
+    # added to the transients: in every class at the same rates, and outside the SNR reference like the distractors.
+    confuser_t, env["confusers"] = composition.render_confusers(composition.confuser_rng(seed), n, sample_rate,
+                                                                water=water, env=env)
+    # Cetacean calls (killer, minke, right whales; events/cetaceans.py): likewise label-free, from their own stream.
+    cetacean_t, env["cetaceans"] = composition.render_cetaceans(composition.cetacean_rng(seed), n, sample_rate,
+                                                                water=water)
     extra = [x for x in (confuser_t, cetacean_t) if x is not None]
     if extra:
         transients = transients + num.rfft(sum(extra))

@@ -12,8 +12,8 @@ from uwac.acoustics.analysis.lofar_demon import demon
 from uwac.acoustics.synth import render_dataset, render_recording
 from uwac.acoustics.synth.ambient import ambient_psd_db
 from uwac.acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db, transmission_loss_db
+from uwac.acoustics.synth.radiated_noise import bv_advanced_db, je_sl_density_db
 from uwac.acoustics.synth.scene import RANGE_LIMITS_BY_FINE_M, RANGE_LIMITS_M, render_components
-from uwac.acoustics.synth.sources import bv_advanced_db, je_sl_density_db
 
 FS = 16000
 
@@ -33,12 +33,12 @@ def first_seed(label, pred, fine_label=None, duration_s=2.0, **kw):
 
 def quiet_ambient(p):
     """No rain and no distractor drawn (ambient.draw_ambient), so only sea state and shipping sound (and, unless
-    :func:`no_confusers` holds too, the confusers of confusers.py)."""
+    :func:`no_confusers` holds too, the confusers of events/composition.py)."""
     return not p.get("rain_mm_h") and not any((p.get("distractors") or {}).values())
 
 
 def no_confusers(p):
-    """No confuser (sonar, pinger, hum, ...; confusers.py) in the render."""
+    """No confuser (sonar, pinger, hum, ...; events/composition.py) in the render."""
     return not p.get("confusers")
 
 

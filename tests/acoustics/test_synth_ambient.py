@@ -7,12 +7,13 @@ import pytest
 from scipy.signal import hilbert, welch
 from scipy.stats import kurtosis
 
-from uwac.acoustics.synth import ambient, distractors
+from uwac.acoustics.synth import ambient
+from uwac.acoustics.synth.events import biological, cetaceans, composition
 from uwac.acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
 
 FS = 48000  # 10 kHz < 0.45·fs
 QUIET = {"shipping_level": 1, "self_noise_db": 0.0, "rain_mm_h": 0.0,
-         "distractors": dict.fromkeys(distractors.NAMES)}
+         "distractors": dict.fromkeys(composition.DISTRACTOR_NAMES)}
 WIND_M_S = {0: 0.0, 2: 4.4, 4: 9.35, 6: 17.3}  # physics.md §5, wind speed per sea state
 
 
@@ -65,7 +66,7 @@ def test_rain_table_interpolation():
 
 
 def shrimp_env(level=25.0):
-    d = dict.fromkeys(distractors.NAMES)
+    d = dict.fromkeys(composition.DISTRACTOR_NAMES)
     d["shrimp"] = {"level_20khz_db": level, "rate_per_s": 500.0, "tail_index": 1.6}
     # no breaking-wave bursts (surface_noise.py): the kurtosis checks below are about the snaps alone
     return {"sea_state": 2, **QUIET, "distractors": d, "sea_surface": {"near_share": 0.0}}
@@ -101,7 +102,7 @@ def fin_params(**kw):
 
 def test_fin_whale_pulse_sweeps_down_within_15_to_40_hz():
     fs, n = 1000, 40000
-    x, rec = distractors.render_fin_whale(np.random.default_rng(3), fin_params(), n, fs, 100.0)
+    x, rec = cetaceans.render_fin_whale(np.random.default_rng(3), fin_params(), n, fs, 100.0)
     t0 = rec["t_s"][0]
     i0, i1 = int(t0 * fs), int((t0 + 1.5) * fs)
     core = slice(i0 + (i1 - i0) // 5, i1 - (i1 - i0) // 5)  # away from the Hann ends
@@ -119,7 +120,7 @@ def test_fin_whale_pulse_sweeps_down_within_15_to_40_hz():
 
 def test_drawn_distractor_parameters_stay_in_their_published_ranges():
     for seed in range(300):
-        d = distractors.draw_distractors(np.random.default_rng(seed))
+        d = composition.draw_distractors(np.random.default_rng(seed))
         if d["fin_whale"]:
             p = d["fin_whale"]
             assert 15 <= p["f_lo_hz"] < p["f_hi_hz"] <= 40 and 1 <= p["pulse_s"] <= 2
@@ -133,7 +134,7 @@ def test_drawn_distractor_parameters_stay_in_their_published_ranges():
 
 def test_humpback_units_within_peak_range_and_below_0_45_fs():
     fs, n = 8000, 8000 * 30
-    x, rec = distractors.render_humpback(np.random.default_rng(1), {"range_m": 2000.0, "sl_max_db": 165.0},
+    x, rec = cetaceans.render_humpback(np.random.default_rng(1), {"range_m": 2000.0, "sl_max_db": 165.0},
                                          n, fs, 100.0)
     assert rec["units"]
     for u in rec["units"]:
@@ -147,15 +148,15 @@ def test_humpback_units_within_peak_range_and_below_0_45_fs():
 def test_draw_fractions_match_design_notes():
     envs = [ambient.draw_ambient(np.random.default_rng(s)) for s in range(3000)]
     assert np.mean([e["rain_mm_h"] > 0 for e in envs]) == pytest.approx(ambient.RAIN_FRACTION, abs=0.03)
-    for name, frac in [("shrimp", distractors.SHRIMP_BED_FRACTION), ("fin_whale", distractors.FIN_FRACTION),
-                       ("blue_whale", distractors.BLUE_FRACTION), ("humpback", distractors.HUMPBACK_FRACTION)]:
+    for name, frac in [("shrimp", biological.SHRIMP_BED_FRACTION), ("fin_whale", cetaceans.FIN_FRACTION),
+                       ("blue_whale", cetaceans.BLUE_FRACTION), ("humpback", cetaceans.HUMPBACK_FRACTION)]:
         assert np.mean([e["distractors"][name] is not None for e in envs]) == pytest.approx(frac, abs=0.03)
 
 
 def all_present_env(seed=0):
     env = ambient.draw_ambient(np.random.default_rng(seed))
     for s in range(1000):
-        d = distractors.draw_distractors(np.random.default_rng(s))
+        d = composition.draw_distractors(np.random.default_rng(s))
         if all(d.values()):
             env["distractors"], env["rain_mm_h"] = d, 10.0
             return env
@@ -170,7 +171,7 @@ def test_same_seed_same_output_and_record_is_json():
         outs.append((spec, json.dumps(env, sort_keys=True)))
     assert np.array_equal(outs[0][0], outs[1][0]) and outs[0][1] == outs[1][1]
     events = json.loads(outs[0][1])["distractor_events"]
-    assert set(events) == set(distractors.NAMES) and events["shrimp"]["active"]
+    assert set(events) == set(composition.DISTRACTOR_NAMES) and events["shrimp"]["active"]
     other = ambient.ambient_spectrum(np.random.default_rng(8), all_present_env(), 16000 * 5, 16000)
     assert not np.array_equal(other, outs[0][0])
 

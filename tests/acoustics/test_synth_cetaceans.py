@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy.signal import hilbert, welch
 
-from uwac.acoustics.synth import cetaceans as K
+from uwac.acoustics.synth.events import cetaceans as K
+from uwac.acoustics.synth.events import composition
 from uwac.acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
 from uwac.acoustics.synth.scene import render_components
 
@@ -16,11 +17,11 @@ WATER = {"water_depth_m": 100.0, "receiver_depth_m": 50.0}
 
 
 def drawn(name, fs=FS, seed=0, **over):
-    return {**K.DRAWS[name](np.random.default_rng(seed), fs), **over}
+    return {**composition.CETACEAN_DRAWS[name](np.random.default_rng(seed), fs), **over}
 
 
 def render(name, p, seconds, fs=FS, seed=1, water=WATER):
-    return K.RENDERS[name](np.random.default_rng(seed), p, int(seconds * fs), fs, water)
+    return composition.CETACEAN_RENDERS[name](np.random.default_rng(seed), p, int(seconds * fs), fs, water)
 
 
 def tl_db(f_hz, r_m, h_m=100.0):
@@ -178,7 +179,7 @@ def test_up_call_harmonic_when_drawn():
 # --- all species ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("fs", [8000, 16000])
 def test_every_species_renders_finite_audio_below_0_45_fs(fs):
-    for name in K.NAMES:
+    for name in composition.CETACEAN_NAMES:
         for seed in range(3):
             p = drawn(name, fs, seed)
             x, rec = render(name, p, 8.0, fs=fs, seed=seed)
@@ -192,7 +193,7 @@ def test_every_species_renders_finite_audio_below_0_45_fs(fs):
 
 def test_drawn_parameters_within_published_bounds():
     for s in range(300):
-        k, m, r = (drawn(n, FS, s) for n in K.NAMES)
+        k, m, r = (drawn(n, FS, s) for n in composition.CETACEAN_NAMES)
         assert 200 <= k["range_m"] <= 10000 and 2 <= k["interval_s"] <= 20
         if m["kind"] == "boing":
             assert m["variant"] in ("central", "eastern") and 1350 <= m["carrier_hz"] <= 1440
@@ -203,21 +204,21 @@ def test_drawn_parameters_within_published_bounds():
 
 
 def test_same_seed_same_calls():
-    a, ra = K.render_cetaceans(K.cetacean_rng(7), 4 * FS, FS, water=WATER)
-    b, rb = K.render_cetaceans(K.cetacean_rng(7), 4 * FS, FS, water=WATER)
+    a, ra = composition.render_cetaceans(composition.cetacean_rng(7), 4 * FS, FS, water=WATER)
+    b, rb = composition.render_cetaceans(composition.cetacean_rng(7), 4 * FS, FS, water=WATER)
     assert json.dumps(ra) == json.dumps(rb)
     assert (a is None and b is None) or np.array_equal(a, b)
-    seed = next(s for s in range(200) if any(K.draw_cetaceans(K.cetacean_rng(s), FS)[0].values()))
-    x, rec = K.render_cetaceans(K.cetacean_rng(seed), 4 * FS, FS, water=WATER)
+    seed = next(s for s in range(200) if any(composition.draw_cetaceans(composition.cetacean_rng(s), FS)[0].values()))
+    x, rec = composition.render_cetaceans(composition.cetacean_rng(seed), 4 * FS, FS, water=WATER)
     assert x is not None and x.dtype == np.float32 and rec and all("events" in r for r in rec)
 
 
 def test_occurrence_rates_match_the_design_notes():
-    seen = np.array([[p is not None for p in K.draw_cetaceans(K.cetacean_rng(s), FS)[0].values()]
+    seen = np.array([[p is not None for p in composition.draw_cetaceans(composition.cetacean_rng(s), FS)[0].values()]
                      for s in range(4000)])
-    for name, rate in zip(K.NAMES, seen.mean(axis=0), strict=True):
-        assert rate == pytest.approx(K.OCCURRENCE[name], abs=0.02), name
-        assert 0.08 <= K.OCCURRENCE[name] <= 0.15
+    for name, rate in zip(composition.CETACEAN_NAMES, seen.mean(axis=0), strict=True):
+        assert rate == pytest.approx(composition.CETACEAN_OCCURRENCE[name], abs=0.02), name
+        assert 0.08 <= composition.CETACEAN_OCCURRENCE[name] <= 0.15
 
 
 def test_cetaceans_are_the_same_in_ambient_and_vessel_renders():
@@ -232,17 +233,17 @@ def test_cetaceans_are_the_same_in_ambient_and_vessel_renders():
                 counts[label][c["name"]] = counts[label].get(c["name"], 0) + 1
         assert lists["ambient"] == lists["drone"], seed
     assert counts["ambient"] == counts["drone"]
-    assert set(counts["ambient"]) == set(K.NAMES)
+    assert set(counts["ambient"]) == set(composition.CETACEAN_NAMES)
 
 
 def test_dataset_override_forces_or_holds_out_a_species(tmp_path):
     from uwac.acoustics.synth import render_dataset
 
-    before = dict(K.OCCURRENCE)
-    only_right = {name: 0.0 for name in K.NAMES} | {"right_whale": 1.0}
+    before = dict(composition.CETACEAN_OCCURRENCE)
+    only_right = {name: 0.0 for name in composition.CETACEAN_NAMES} | {"right_whale": 1.0}
     manifest = render_dataset(out_dir=tmp_path / "d", minutes=0.1, seed=3, clip_seconds=2.0, workers=1,
                               progress=False, classes=("ambient", "warship"), confuser_occurrence=only_right)
     for params in (manifest.parent / "audio").glob("*.json"):
         got = json.loads(params.read_text())["cetaceans"]
         assert [c["name"] for c in got] == ["right_whale"] and got[0]["events"]["calls"]
-    assert K.OCCURRENCE == before
+    assert composition.CETACEAN_OCCURRENCE == before

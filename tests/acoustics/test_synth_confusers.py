@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy.signal import hilbert, periodogram, welch
 
-from uwac.acoustics.synth import confusers as C
+from uwac.acoustics.synth.events import at_hydrophone, cetaceans, common, man_made
+from uwac.acoustics.synth.events import composition as C
 from uwac.acoustics.synth.propagation import absorption_db_per_km, spreading_loss_db
 from uwac.acoustics.synth.scene import render_components, render_recording
 
@@ -16,11 +17,11 @@ WATER = {"water_depth_m": 100.0, "receiver_depth_m": 50.0}  # mid-water absorpti
 
 
 def drawn(name, fs=FS, seed=0, **over):
-    return {**C.DRAWS[name](np.random.default_rng(seed), fs), **over}
+    return {**C.CONFUSER_DRAWS[name](np.random.default_rng(seed), fs), **over}
 
 
 def render(name, p, seconds, fs=FS, seed=1, water=WATER):
-    return C.RENDERS[name](np.random.default_rng(seed), p, int(seconds * fs), fs, water)
+    return C.CONFUSER_RENDERS[name](np.random.default_rng(seed), p, int(seconds * fs), fs, water)
 
 
 def tl_db(f_hz, r_m, h_m=100.0):
@@ -140,8 +141,8 @@ def test_echosounder_pulse_train_in_the_3_5_to_12_khz_band():
 
 
 def test_explosion_has_its_peak_level_and_a_bubble_pulse_at_the_willis_period():
-    assert C.bubble_period_s(0.0023, 1.0) == pytest.approx(2.11 * 0.0023 ** (1 / 3) / 11.1 ** (5 / 6))
-    assert 0.03 < C.bubble_period_s(0.0023, 1.0) < 0.05  # a seal bomb: ~40 ms
+    assert man_made.bubble_period_s(0.0023, 1.0) == pytest.approx(2.11 * 0.0023 ** (1 / 3) / 11.1 ** (5 / 6))
+    assert 0.03 < man_made.bubble_period_s(0.0023, 1.0) < 0.05  # a seal bomb: ~40 ms
     p = drawn("explosion", charge_kg=0.5, depth_m=50.0, sl_peak_db=210.0, count=1, range_m=100.0)
     x, rec = render("explosion", p, 3.0)
     i_shock = int(np.argmax(np.abs(x)))
@@ -184,10 +185,10 @@ def test_dolphin_whistles_keep_only_what_lies_below_the_band_top():
     rng = np.random.default_rng(4)
     for fs in (16000, 48000):
         for _ in range(20):
-            sig, rec = C._whistle(rng, fs)
+            sig, rec = cetaceans._dolphin_whistle(rng, fs)
             assert 5000 <= rec["f_min_hz"] <= rec["f_max_hz"] <= 20000
             if np.sqrt(np.mean(sig**2)) > 1e-3:  # some of it lies in the band
-                sig = C._propagate(sig, fs, 500.0, C.DEFAULT_WATER)  # as render_dolphin sends it
+                sig = common._propagate(sig, fs, 500.0, common.DEFAULT_WATER)  # as render_dolphin sends it
                 f, psd = periodogram(sig, fs, window="blackmanharris")
                 assert psd[f >= 0.45 * fs].max() < 1e-8 * psd.max()
                 assert f[np.argmax(psd)] >= 4500
@@ -203,14 +204,14 @@ def test_cable_strum_at_the_shedding_frequency_and_flow_noise_rising_with_curren
     p = drawn("cable_strum_flow", current_m_s=1.0, cable_diameter_m=0.005, shedding_hz=40.0, wander=0.03,
               strum_db=100.0, flow_db=60.0)
     x, rec = render("cable_strum_flow", p, 20.0)
-    assert C.STROUHAL * 1.0 / 0.005 == 40.0
+    assert at_hydrophone.STROUHAL * 1.0 / 0.005 == 40.0
     f, psd = welch(x, FS, nperseg=FS * 2)
     near = (f > 20) & (f < 60)
     assert f[near][np.argmax(psd[near])] == pytest.approx(40.0, abs=40 * 0.04)
     assert psd[(f > 76) & (f < 84)].max() > 100 * np.median(psd[(f > 100) & (f < 200)])  # 2nd harmonic
     slow = drawn("cable_strum_flow", current_m_s=0.3, strum_db=0.0, hydrophone_d_m=0.03)
     fast = drawn("cable_strum_flow", current_m_s=1.2, strum_db=0.0, hydrophone_d_m=0.03)
-    fast["flow_db"] = slow["flow_db"] + C.FLOW_CURRENT_DB_PER_DECADE * np.log10(1.2 / 0.3)
+    fast["flow_db"] = slow["flow_db"] + at_hydrophone.FLOW_CURRENT_DB_PER_DECADE * np.log10(1.2 / 0.3)
     lvl = {}
     for name, q in (("slow", slow), ("fast", fast)):
         y, _ = render("cable_strum_flow", q, 10.0)
@@ -221,7 +222,7 @@ def test_cable_strum_at_the_shedding_frequency_and_flow_noise_rising_with_curren
 
 @pytest.mark.parametrize("fs", [8000, 16000])
 def test_every_confuser_renders_finite_audio_below_0_45_fs(fs):
-    for name in C.NAMES:
+    for name in C.CONFUSER_NAMES:
         for seed in range(2):
             p = drawn(name, fs, seed)
             x, rec = render(name, p, 6.0, fs=fs, seed=seed)
@@ -237,7 +238,7 @@ def test_every_confuser_renders_finite_audio_below_0_45_fs(fs):
 
 def test_drawn_levels_stay_within_their_published_bounds():
     for s in range(200):
-        d = {k: drawn(k, FS, s) for k in C.NAMES}
+        d = {k: drawn(k, FS, s) for k in C.CONFUSER_NAMES}
         assert 200 <= d["active_sonar"]["sl_db"] <= 235 and 0.5 <= d["active_sonar"]["pulse_s"] <= 2
         assert 1000 <= min(d["active_sonar"]["f_start_hz"], d["active_sonar"]["f_end_hz"])
         assert max(d["active_sonar"]["f_start_hz"], d["active_sonar"]["f_end_hz"]) <= 0.405 * FS + 1e-6
@@ -255,9 +256,9 @@ def test_drawn_levels_stay_within_their_published_bounds():
 def test_occurrence_rates_match_the_design_notes():
     seen = np.array([[p is not None for p in C.draw_confusers(C.confuser_rng(s), FS)[0].values()]
                      for s in range(4000)])
-    for name, rate in zip(C.NAMES, seen.mean(axis=0), strict=True):
-        assert rate == pytest.approx(C.OCCURRENCE[name], abs=0.02), name
-        assert 0.05 <= C.OCCURRENCE[name] <= 0.2
+    for name, rate in zip(C.CONFUSER_NAMES, seen.mean(axis=0), strict=True):
+        assert rate == pytest.approx(C.CONFUSER_OCCURRENCE[name], abs=0.02), name
+        assert 0.05 <= C.CONFUSER_OCCURRENCE[name] <= 0.2
 
 
 def test_confusers_are_the_same_whatever_the_label():
@@ -303,17 +304,17 @@ def test_dataset_confuser_override_holds_out_or_forces_types(tmp_path):
 
     import pytest as _pytest
 
-    from uwac.acoustics.synth import confusers as cf
     from uwac.acoustics.synth import render_dataset
+    from uwac.acoustics.synth.events import composition as cf
 
-    before = dict(cf.OCCURRENCE)
-    only_dolphin = {name: 0.0 for name in cf.NAMES} | {"dolphin": 1.0}
+    before = dict(cf.CONFUSER_OCCURRENCE)
+    only_dolphin = {name: 0.0 for name in cf.CONFUSER_NAMES} | {"dolphin": 1.0}
     manifest = render_dataset(out_dir=tmp_path / "d", minutes=0.4, seed=3, clip_seconds=6.0, workers=1,
                               progress=False, classes=("ambient",), confuser_occurrence=only_dolphin)
     for params in (manifest.parent / "audio").glob("*.json"):
-        names = {c["name"] for c in _json.loads(params.read_text())["confusers"]} & set(cf.NAMES)
+        names = {c["name"] for c in _json.loads(params.read_text())["confusers"]} & set(cf.CONFUSER_NAMES)
         assert names == {"dolphin"}
-    assert cf.OCCURRENCE == before
+    assert cf.CONFUSER_OCCURRENCE == before
     assert _json.loads((manifest.parent / "synth_config.json").read_text())["confuser_occurrence"]["dolphin"] == 1.0
     with _pytest.raises(ValueError, match="unknown confuser"):
         render_dataset(out_dir=tmp_path / "e", minutes=0.1, seed=3, clip_seconds=6.0, workers=1, progress=False,

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfiltfilt, welch
 
-from uwac.acoustics.synth import ambient, distractors, surface_noise
+from uwac.acoustics.synth import ambient, surface_noise
+from uwac.acoustics.synth.events import composition
 
 FS = 16000
 QUIET = {"shipping_level": 1, "self_noise_db": 0.0, "rain_mm_h": 0.0,
-         "distractors": dict.fromkeys(distractors.NAMES)}
+         "distractors": dict.fromkeys(composition.DISTRACTOR_NAMES)}
 
 
 def render(env, seed=0, duration_s=10.0):

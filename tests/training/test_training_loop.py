@@ -186,7 +186,7 @@ def test_tensorboard_and_report(trained_run):
 
 
 def test_bench_train_measures_compute_and_loader(synth_manifest, tmp_path):
-    from uwac.training.throughput import bench_train, render_markdown
+    from uwac.bench.train_speed import bench_train, render_markdown
 
     cfg = small_config(1)
     cfg.optim.batch_size = 8

@@ -57,6 +57,23 @@ def band_dft_tables(n_fft: int, stop: int) -> dict[str, np.ndarray]:
             "twiddle_sin": np.sin(tw), "stage2": np.block([[c2, -s2], [s2, c2]])}
 
 
+def factored_power(frames: torch.Tensor, tables: nn.Module, split: tuple[int, int]) -> torch.Tensor:
+    """|DFT|² ``[..., k1, k2]`` of real frames ``[..., n1·n2]`` by the two matmul stages (bin k = k1 + n1·k2).
+
+    ``tables`` holds the buffers ``stage1``, ``twiddle_cos``, ``twiddle_sin`` and ``stage2`` of
+    :func:`band_dft_tables` (or the log-mel's equivalent); only the k2 columns of ``stage2`` are computed.
+    """
+    n1, n2 = split
+    x = frames.unflatten(-1, (n1, n2))                          # [..., i1, i2]
+    a = torch.matmul(tables.stage1, x)                          # [..., 2·n1 (re k1, im k1), i2]
+    re, im = a[..., :n1, :], a[..., n1:, :]
+    cos, sin = tables.twiddle_cos, tables.twiddle_sin
+    t = torch.cat([re * cos + im * sin, im * cos - re * sin], dim=-1)  # [..., k1, 2·i2]
+    y = torch.matmul(t, tables.stage2)                          # [..., k1, 2·k2]
+    k2 = y.shape[-1] // 2
+    return y[..., :k2].square() + y[..., k2:].square()
+
+
 class BandPowerDFT(nn.Module):
     """|DFT|² of real frames ``[..., n_fft]`` for bins ``start ≤ k < stop``, in natural order ``[..., stop − start]``.
 
@@ -76,15 +93,7 @@ class BandPowerDFT(nn.Module):
             self.register_buffer(name, torch.from_numpy(table).float(), persistent=False)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        n1, n2 = self.split
-        x = frames.unflatten(-1, (n1, n2))                      # [..., i1, i2]
-        a = torch.matmul(self.stage1, x)                        # [..., 2·n1 (re k1, im k1), i2]
-        re, im = a[..., :n1, :], a[..., n1:, :]
-        t = torch.cat([re * self.twiddle_cos + im * self.twiddle_sin, im * self.twiddle_cos - re * self.twiddle_sin],
-                      dim=-1)                                   # [..., k1, 2·i2]
-        y = torch.matmul(t, self.stage2)                        # [..., k1, 2·k2]
-        k2 = y.shape[-1] // 2
-        power = (y[..., :k2].square() + y[..., k2:].square()).transpose(-1, -2).flatten(-2)  # k = k1 + n1·k2
+        power = factored_power(frames, self, self.split).transpose(-1, -2).flatten(-2)  # k = k1 + n1·k2
         return power[..., self.start: self.stop]
 
     def power_fft(self, frames: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ from torch import nn
 
 from uwac.acoustics.features import FrontendConfig, hann_window, mel_filterbank
 from uwac.acoustics.frontend.config import SILENCE_POWER
-from uwac.training.frontend.dft import dft_split, frame_rows
+from uwac.training.frontend.dft import dft_split, factored_power, frame_rows
 
 
 def dft_kernels(cfg: FrontendConfig) -> np.ndarray:
@@ -86,15 +86,7 @@ class LogMelFrontend(nn.Module):
         exp(−2πi·i2·k1/n_fft), then an n2-point complex DFT over i2 (one matmul on [re, im]) that keeps only the
         k2 with k ≤ n_fft/2. About 6× fewer multiply-adds than the direct basis at n_fft 1024, all MatMul/Mul/Add.
         """
-        n1, n2 = self.split
-        x = self.frames(audio).unflatten(-1, (n1, n2))  # [..., i1, i2]
-        a = torch.matmul(self.stage1, x)  # [..., 2·n1 (re k1, im k1), i2]
-        re, im = a[..., :n1, :], a[..., n1:, :]
-        t = torch.cat([re * self.twiddle_cos + im * self.twiddle_sin, im * self.twiddle_cos - re * self.twiddle_sin],
-                      dim=-1)  # [..., k1, 2·i2]
-        y = torch.matmul(t, self.stage2)  # [..., k1, 2·k2]
-        k2 = y.shape[-1] // 2
-        return y[..., :k2].square() + y[..., k2:].square()
+        return factored_power(self.frames(audio), self, self.split)
 
     def mel_power(self, audio: torch.Tensor) -> torch.Tensor:
         """Mel power ``[batch, n_mels, n_frames]`` (full scale²): the factored DFT when n_fft splits into two

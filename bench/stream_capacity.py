@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +139,8 @@ def bench_stream(*, model: str | Path, out: str | Path, channels: tuple[int, ...
     result["goal_met"] = result["channels_per_core_estimate"] >= CAPACITY_GOAL
     (out / "bench_stream.json").write_text(json.dumps(result, indent=2))
     (out / "bench_stream.md").write_text(render_markdown(result))
-    _plot(result, out / "bench_stream.png")
+    if find_spec("matplotlib") is not None:  # a lean node install measures too, without the picture
+        _plot(result, out / "bench_stream.png")
     return result
 
 
@@ -178,13 +180,10 @@ def render_markdown(result: dict) -> str:
 
 
 def _plot(result: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from uwac.acoustics.analysis.plots import subplots
 
     rows = result["capacity"]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = subplots(figsize=(6, 3.5))
     ax.plot([r["channels"] for r in rows], [r["x_real_time"] for r in rows], "o-")
     ax.axhline(1.0, color="k", lw=0.8, ls="--", label="real time")
     ax.axvline(result["goal_channels"], color="r", lw=0.8, ls=":", label=f"goal {result['goal_channels']} channels")
@@ -195,4 +194,3 @@ def _plot(result: dict, path: Path) -> None:
     ax.set_title("uwac stream capacity")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)

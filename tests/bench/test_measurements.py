@@ -1,19 +1,13 @@
 """The bench/ measurement scripts' tables: the drop and its verdict, and the window sweep's rows, say what was
 measured (the scripts themselves train and are run by hand; see the README's measurements section)."""
 
-import importlib.util
-from pathlib import Path
+import importlib
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-
 
 def load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"uwac.bench.{name}")
 
 
 def figures(head, **kw):

@@ -13,10 +13,10 @@ import numpy as np
 import onnx
 import pytest
 
-from uwac.export.bench_child import cut_windows
-from uwac.export.bench_infer import resolve_fp16, resolve_int8
-from uwac.export.bench_report import render_markdown
-from uwac.export.bench_summary import GOALS, PIPELINES, goal_set, goals, ran_on, ratios
+from uwac.bench.infer_child import cut_windows
+from uwac.bench.infer_report import render_markdown
+from uwac.bench.infer_speed import resolve_fp16, resolve_int8
+from uwac.bench.infer_summary import GOALS, PIPELINES, goal_set, goals, ran_on, ratios
 from uwac.export.ort_profile import frontend_node_names, network_nodes, node_parts, split_profile
 
 BATCH = 2
@@ -299,7 +299,7 @@ def test_same_windows_for_every_pipeline():
 
 
 def fake_child(providers):
-    """A stand-in for ``export.bench_infer.run_child``: plausible numbers, no process, rows on ``providers``."""
+    """A stand-in for ``bench.infer_speed.run_child``: plausible numbers, no process, rows on ``providers``."""
     def run_child(spec, work):
         if spec["pipeline"] == "ort-profile":
             return {str(b): {"frontend_us": 6.0, "network_us": 4.0, "other_us": 0.0, "frontend_share": 0.6,
@@ -316,7 +316,7 @@ def fake_child(providers):
 
 def test_variants_not_given_and_accelerator_rows(tmp_path, monkeypatch, trained_run, exported_model):
     """Without variant files their rows say "not given", without librosa (c) is not run; CUDA rows say so."""
-    import uwac.export.bench_infer as bi
+    import uwac.bench.infer_speed as bi
 
     fp32 = tmp_path / "model.onnx"
     shutil.copy(exported_model, fp32)
@@ -342,7 +342,7 @@ def test_variants_not_given_and_accelerator_rows(tmp_path, monkeypatch, trained_
 def test_model_without_run_measures_onnxruntime_rows_only(tmp_path, monkeypatch, exported_model):
     """The shipped model has no checkpoint beside it: without --run the onnxruntime rows run, the torch rows say
     why not, and nothing asks for the missing checkpoint; with neither a run nor a file the call refuses."""
-    import uwac.export.bench_infer as bi
+    import uwac.bench.infer_speed as bi
 
     fp32 = tmp_path / "model.onnx"
     shutil.copy(exported_model, fp32)

@@ -1,4 +1,5 @@
-"""Vessel sources: draw a vessel (``draw_vessel``) and render its pressure at 1 m (``render_source``).
+"""Vessel radiated noise (the scene's contacts): draw a vessel (``draw_vessel``) and render its pressure at 1 m
+(``render_source``). Non-vessel sounds are in ``events/``; the daemon's audio inputs are ``stream/sources/``.
 
 The source signal at 1 m [µPa] is s(t) = r(t)·([1 + m·a(t)]·b(t) + Σ_k A_k(t) cos ψ_k(t)) (physics.md §0):
 b is Gaussian noise coloured to the SL density [dB re 1 µPa²/Hz @ 1 m] (``source_spectra``), a(t) a zero-mean
@@ -13,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from uwac.acoustics.synth import numerics as num
-from uwac.acoustics.synth.ambient import gaussian_spectrum
-from uwac.acoustics.synth.numerics import next_fast_len
+from uwac.acoustics.synth.numerics import gaussian_spectrum, next_fast_len
 from uwac.acoustics.synth.source_spectra import (  # noqa: F401  (re-exported)
     JE_VC_KN,
     broadband_psd_db,

@@ -1,52 +1,87 @@
-"""Cetacean calls in every render (renderer 0.5): killer whale pulsed calls and whistles, minke whale boings and
-pulse trains, North Atlantic right whale up-calls.
+"""Whales and dolphins: fin, blue and humpback whales (distractors, physics.md §5), killer, minke and North Atlantic
+right whales (renderer 0.5), and dolphin whistles and clicks (a confuser, issue 8).
 
-Tonal biological sounds at published levels and rates in every class, so that "tonal" never means "ship". Like the
-confusers (confusers.py), each species is present in a render with its own probability (``OCCURRENCE``, design
-note: 10 %, so a few thousand renders hold hundreds of each in every class), drawn from a stream of its own
-(:func:`cetacean_rng`, a child of the render seed that no label touches): the same seed gives the same calls in an
-ambient and in a vessel clip. Fin, blue and humpback whales are the distractors of distractors.py.
+Tonal biological sounds at published levels and rates in every class, so that "tonal" never means "ship";
+composition.py decides which are present in a render and from which random stream. Fin, blue and humpback are
+drawn by ``draw_<name>(rng)`` and rendered by ``render_<name>(rng, params, n, fs, water_depth_m)``; the others by
+``draw_<name>(rng, sample_rate)`` and ``render_<name>(rng, params, n, sample_rate, water)``. Each render returns
+the received pressure [µPa] (n samples) and a JSON record of what it placed (times, levels, ranges).
 
-Per species, ``draw_<name>(rng, sample_rate)`` draws its parameters (JSON-ready) and
-``render_<name>(rng, params, n, sample_rate, water)`` returns its received pressure [µPa] (n samples) and a JSON
-record of what it placed. Levels: SL [dB re 1 µPa @ 1 m, rms over the call] minus TL(f, r) = spreading +
-Francois–Garrison absorption (``confusers.transmission_loss``, physics.md §6), applied per frequency; ranges are
-drawn log-uniform (design note). Tones stay below 0.405·fs and every signal passes the raised-cosine roll-off that
-reaches zero at 0.45·fs (``confusers.band_top_gain``). Slow species are synthesised at a low rate and FFT-upsampled
-(``confusers._low_rate``). The published figures behind the constants are tabulated, with their sources, in
-docs/physics_additions.md; "design note" marks a choice no source states.
+Levels: SL [dB re 1 µPa @ 1 m, rms over the call] minus TL(f, r) = spreading + Francois–Garrison absorption
+(common.py, physics.md §6), at the call's frequency or applied per frequency bin; ranges are drawn log-uniform
+(design note). Tones stay below 0.405·fs and every propagated signal passes the raised-cosine roll-off that reaches
+zero at 0.45·fs (``common.band_top_gain``). Slow species are synthesised at a low rate and FFT-upsampled. The
+published figures behind the constants are tabulated, with their sources, in docs/physics_additions.md; "design
+note" marks a choice no source states.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from uwac.acoustics.synth import numerics as num
-from uwac.acoustics.synth.confusers import (
+from uwac.acoustics.synth.events.common import (
     EDGE_S,
     SEGMENT_PAD,
     _add,
+    _contour,
     _edge_window,
+    _fm_harmonics,
+    _gate,
+    _lin,
     _log,
     _low_grid,
     _low_rate,
+    _low_render,
+    _normal_clipped,
+    _periodic_starts,
+    _phase,
+    _place,
     _poisson_starts,
     _propagate,
     _r,
-    _upsample,
     _water,
+    emitted_ms,
+    harmonic_series,
     received_db,
     tone_top_hz,
-    transmission_loss,
 )
-from uwac.acoustics.synth.propagation import loss_gain
+from uwac.acoustics.synth.recorder import ANTI_ALIAS_FRACTION
 
-CETACEAN_SPAWN_KEY = (1, 1)  # child 1 of the ambient stream's SeedSequence (confusers use child 0): a stream of its
-# own, so scene, ambient, confuser and contact draws are those of a render without cetaceans (design note)
-FADE_FRACTION = 0.05  # design note: a harmonic fades out over the last 5 % below the tone top
-NORM_DECIMATION = 16  # design note: the emitted call's mean square is evaluated on every 16th sample
+HANN_RMS_TO_PEAK = np.sqrt(16.0 / 3.0)  # tone under a Hann envelope: mean square = 3/16·A² (computed here)
 LOW_TOP_FRACTION = 0.4  # design note: low-rate tones stay below 0.4 × the low rate, under _upsample's roll-off
-SL_CLIP_SD = 2.0  # design note: normal SL draws clipped to ±2 sd
+
+# --- Fin whale 20 Hz pulse (Weirathmueller et al. 2013; Cornell BRP; physics.md §5) ---
+FIN_FRACTION = 0.15  # design note
+FIN_BAND_HZ = (15.0, 40.0)  # FM downsweep within 15–40 Hz
+FIN_MIN_SWEEP_HZ = 4.0  # design note: each pulse sweeps down at least 4 Hz
+FIN_PULSE_S = (1.0, 2.0)  # pulse length 1–2 s
+FIN_INTERVAL_S = (17.0, 40.0)  # pulses every 17–40 s
+FIN_INTERVAL_JITTER = 0.05  # design note: ±5 % jitter on each inter-pulse interval
+FIN_SL_DB = (189.0, 5.8)  # SL mean, sd [dB re 1 µPa @ 1 m]
+FIN_RANGE_M = (1000.0, 50000.0)  # design note: log-uniform
+
+# --- Blue whale call (Širović et al. 2007; Cummings & Thompson 1971; physics.md §5) ---
+BLUE_FRACTION = 0.10  # design note
+BLUE_START_HZ = (25.0, 29.0)  # tonal near 25–29 Hz (measured), inside the 10–40 Hz band
+BLUE_DROP_HZ = (0.0, 8.0)  # design note: downsweep of up to 8 Hz, staying within 10–40 Hz
+BLUE_CALL_S = (10.0, 30.0)  # call 10–30 s long
+BLUE_SL_DB = (189.0, 3.0)  # SL mean, sd [dB re 1 µPa @ 1 m]
+BLUE_INTERVAL_S = (40.0, 120.0)  # design note: one call per 40–120 s
+BLUE_RANGE_M = (5000.0, 100000.0)  # design note: log-uniform
+
+# --- Humpback song units (Girola et al. 2019; Au et al. 2006; physics.md §5) ---
+HUMPBACK_FRACTION = 0.15  # design note
+HUMPBACK_PEAK_HZ = (52.0, 3877.0)  # unit peak frequency 52–3877 Hz
+HUMPBACK_SL_MAX_DB = (151.0, 173.0)  # max SL per unit 151–173 dB rms
+HUMPBACK_UNIT_BELOW_MAX_DB = (0.0, 13.0)  # design note: units down to 138 dB (the song's 138–187 dB span)
+HUMPBACK_SLOPE_DB_PER_OCTAVE = -2.3  # SL falls 2.3 dB/octave (Au 2006; design note: applied across harmonics)
+HUMPBACK_HARMONICS = (1, 12)  # design note: harmonics per unit; units range "from pure tones to tone bursts"
+# (K. Payne 2000) and Au et al. 2006 measured their higher-frequency harmonics across a 24 kHz band
+HUMPBACK_FM_RATIO = (0.7, 1.4)  # design note: end/start frequency of a unit's linear FM
+HUMPBACK_UNIT_S = (0.15, 8.0)  # units last 0.15–8 s (K. Payne 2000, "The progressively changing songs of
+# humpback whales", in The Origins of Music); drawn log-uniform (design note). Renderer 0.4: 0.4–3 s design note
+HUMPBACK_GAP_S = (0.3, 3.0)  # design note: silence between units
+HUMPBACK_RANGE_M = (500.0, 20000.0)  # design note: log-uniform
 
 # --- Killer whale (Orcinus orca): pulsed calls and whistles ---
 ORCA_FRACTION = 0.10  # design note
@@ -117,77 +152,128 @@ RIGHT_RATE_PER_MIN = (0.3, 0.7)  # 0.3–0.7 sounds per minute (Vanderlaan et al
 RIGHT_GAP_S = (2.0, 20.0)  # design note: gaps within a cluster (intervals 2–700 s, Vanderlaan et al. 2003)
 RIGHT_RANGE_M = (1000.0, 20000.0)  # design note, log-uniform; up-calls detected to ~20 km (McDonald & Moore 2002)
 
-NAMES = ("killer_whale", "minke_whale", "right_whale")
-OCCURRENCE = dict(zip(NAMES, (ORCA_FRACTION, MINKE_FRACTION, RIGHT_FRACTION), strict=True))
+# --- Dolphins: whistles and echolocation clicks ---
+DOLPHIN_FRACTION = 0.12  # design note
+WHISTLE_BAND_HZ = (5000.0, 20000.0)  # whistle fundamental contour (issue 8 figure)
+WHISTLE_S = (0.2, 1.5)  # design note
+WHISTLE_INTERVAL_S = (3.0, 30.0)  # design note: mean gap between whistles (2–20 per minute)
+WHISTLE_SL_DB = (134.0, 169.0)  # rms @ 1 m, bottlenose 158 ± 6.4, 134–169 dB (Janik 2000)
+WHISTLE_HARMONIC_BELOW_DB = ((6.0, 12.0), (12.0, 20.0))  # design note: 2nd and 3rd harmonics
+WHISTLE_POINTS = 4  # design note: contour control points, cosine-interpolated
+CLICK_SL_PP_DB = (190.0, 225.0)  # peak-to-peak @ 1 m, bottlenose (Au 1993, The Sonar of Dolphins)
+CLICK_INBAND_BELOW_DB = (25.0, 45.0)  # design note: clicks peak at 30–130 kHz (Au 1993); the part below 0.45·fs is
+# taken as flat and this much below the full-band peak-to-peak level
+CLICK_ICI_S = (0.02, 0.15)  # design note: inter-click interval
+CLICK_TRAIN_S = (0.5, 3.0)  # design note
+CLICK_TRAIN_INTERVAL_S = (4.0, 30.0)  # design note: mean gap between click trains
+CLICK_HALF = 2048  # design note: samples either side of a click for its band-limiting kernel
+CLICK_TRIM = 1e-7  # design note: click template cut where its kernel falls below −140 dB of the peak
+CLICK_LEVEL_SPREAD_DB = 3.0  # design note: ±3 dB click to click (beam aspect)
+DOLPHIN_RANGE_M = (50.0, 3000.0)  # design note: log-uniform
 
 
-def cetacean_rng(seed: int) -> np.random.Generator:
-    """The cetacean stream of a render seed: child CETACEAN_SPAWN_KEY of SeedSequence(seed), untouched by labels,
-    contacts, confusers and the other streams."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=CETACEAN_SPAWN_KEY))
+# ----------------------------------------------------------------------------- fin, blue, humpback whales
+
+def _add_sweep(out: np.ndarray, fs: int, t0: float, dur: float, f_start: float, f_end: float,
+               rms_upa: float, harmonics: np.ndarray | None = None) -> None:
+    """Add a Hann-windowed linear FM sweep f_start → f_end [Hz] of rms_upa [µPa] over its length, starting
+    at t0 [s], into out (cut at the clip edges). ``harmonics``: rms per harmonic k = 1.. (overrides rms_upa)."""
+    i0, i1 = int(round(t0 * fs)), int(round((t0 + dur) * fs))
+    lo, hi = max(i0, 0), min(i1, out.size)
+    if hi <= lo:
+        return
+    t = (np.arange(lo, hi) - i0) / fs
+    w = np.sin(np.pi * t / dur) ** 2  # Hann
+    amps = np.array([rms_upa]) if harmonics is None else harmonics
+    out[lo:hi] += HANN_RMS_TO_PEAK * w * _fm_harmonics(t, dur, f_start, f_end, amps)
 
 
-def _normal_sl(u: float, mean: float, sd: float, limits: tuple[float, float]) -> float:
-    """Normal SL [dB] from a standard-normal draw u, clipped to ±SL_CLIP_SD sd and to ``limits``."""
-    return float(np.clip(mean + sd * np.clip(u, -SL_CLIP_SD, SL_CLIP_SD), *limits))
+def draw_fin_whale(rng: np.random.Generator) -> dict:
+    """Range [m], SL [dB re 1 µPa @ 1 m], pulse interval and length [s], and the downsweep [Hz] of a fin whale."""
+    f_hi = rng.uniform(FIN_BAND_HZ[0] + FIN_MIN_SWEEP_HZ, FIN_BAND_HZ[1])
+    return {"range_m": _r(_log(rng.random(), *FIN_RANGE_M), 1),
+            "sl_db": _r(_normal_clipped(rng.standard_normal(), *FIN_SL_DB)),
+            "interval_s": _r(rng.uniform(*FIN_INTERVAL_S)), "pulse_s": _r(rng.uniform(*FIN_PULSE_S)),
+            "f_hi_hz": _r(f_hi), "f_lo_hz": _r(rng.uniform(FIN_BAND_HZ[0], f_hi - FIN_MIN_SWEEP_HZ))}
 
 
-def _contour(points: np.ndarray, m: int) -> np.ndarray:
-    """m samples through ``points`` (evenly spaced in time), cosine-interpolated between them."""
-    x = np.linspace(0.0, points.size - 1, m)
-    i = np.minimum(x.astype(int), points.size - 2)
-    s = 0.5 - 0.5 * np.cos(np.pi * (x - i))
-    return points[i] * (1 - s) + points[i + 1] * s
+def draw_blue_whale(rng: np.random.Generator) -> dict:
+    """Range [m], SL [dB re 1 µPa @ 1 m], call interval and length [s], and start/end frequency [Hz] of a blue
+    whale."""
+    f0 = rng.uniform(*BLUE_START_HZ)
+    return {"range_m": _r(_log(rng.random(), *BLUE_RANGE_M), 1),
+            "sl_db": _r(_normal_clipped(rng.standard_normal(), *BLUE_SL_DB)),
+            "interval_s": _r(rng.uniform(*BLUE_INTERVAL_S)), "call_s": _r(rng.uniform(*BLUE_CALL_S)),
+            "f_start_hz": _r(f0), "f_end_hz": _r(f0 - rng.uniform(*BLUE_DROP_HZ))}
 
 
-def _phase(f_hz: np.ndarray, fs: float) -> np.ndarray:
-    """Phase [rad] of an instantaneous frequency track f_hz [Hz] sampled at fs [Hz]."""
-    return 2 * np.pi * np.cumsum(f_hz) / fs
+def draw_humpback(rng: np.random.Generator) -> dict:
+    """Range [m] and maximum unit SL [dB re 1 µPa @ 1 m] of a singing humpback."""
+    return {"range_m": _r(_log(rng.random(), *HUMPBACK_RANGE_M), 1),
+            "sl_max_db": _r(rng.uniform(*HUMPBACK_SL_MAX_DB))}
 
 
-def _gate(f_hz, top_hz: float) -> np.ndarray:
-    """1 below the tone top, fading linearly to 0 over its last FADE_FRACTION."""
-    return np.clip((top_hz - np.asarray(f_hz)) / (FADE_FRACTION * top_hz), 0.0, 1.0)
+def _sweep_train(rng: np.random.Generator, p: dict, n: int, fs: int, water_depth_m: float, dur_s: float,
+                 f_start: float, f_end: float, jitter: float = 0.0) -> tuple[np.ndarray, dict]:
+    """Periodic train (every ``interval_s`` ± jitter) of Hann-windowed sweeps f_start → f_end [Hz] of dur_s [s] at
+    SL − TL at the mid frequency [µPa], and its record (start times [s], received level [dB re 1 µPa])."""
+    out = np.zeros(n)
+    rl = float(received_db(p["sl_db"], 0.5 * (f_start + f_end), p["range_m"], {"water_depth_m": water_depth_m}))
+    starts = _periodic_starts(rng, p["interval_s"], n / fs, jitter)
+    for t0 in starts:
+        _add_sweep(out, fs, t0, dur_s, f_start, f_end, 10 ** (rl / 20))
+    return out, {"t_s": [_r(t) for t in starts], "received_db": _r(rl)}
 
 
-def harmonic_series(phase: np.ndarray, rate_hz: np.ndarray, amp, top_hz: float) -> np.ndarray:
-    """Σ_k amp(k, k·rate)·cos(k·phase) over the harmonics k·rate(t) [Hz] below top_hz (faded near it), by the
-    Chebyshev recursion cos((k+1)x) = 2 cos x cos kx − cos((k−1)x): a pulse train of repetition rate ``rate``
-    whose pulses have the amplitude spectrum ``amp`` (harmonic number, frequency [Hz] -> amplitude)."""
-    c1 = np.cos(phase)
-    prev, cur = np.ones_like(c1), c1
-    out = np.zeros_like(c1)
-    for k in range(1, int(top_hz / max(float(rate_hz.min()), 1e-9)) + 1):
-        if k > 1:
-            prev, cur = cur, 2.0 * c1 * cur - prev
-        f = k * rate_hz
-        out += amp(k, f) * _gate(f, top_hz) * cur
-    return out
+def render_fin_whale(rng: np.random.Generator, p: dict, n: int, fs: int, water_depth_m: float
+                     ) -> tuple[np.ndarray, dict]:
+    """Fin-whale 20 Hz pulse train [µPa], and its record (start times [s], received level [dB re 1 µPa])."""
+    return _sweep_train(rng, p, n, fs, water_depth_m, p["pulse_s"], p["f_hi_hz"], p["f_lo_hz"], FIN_INTERVAL_JITTER)
 
 
-def emitted_ms(rate_hz: np.ndarray, amp, window: np.ndarray, band_top_hz: float) -> float:
-    """Mean square of the whole emitted harmonic series (every harmonic below band_top_hz [Hz], whatever the
-    recorder keeps) under the amplitude ``window``: ½·mean_t Σ_k amp(k, k·rate)²·window², evaluated on every
-    NORM_DECIMATION-th sample (the harmonics are orthogonal over a call)."""
-    r, w = rate_hz[::NORM_DECIMATION], window[::NORM_DECIMATION]
-    k = np.arange(1, int(band_top_hz / max(float(r.min()), 1e-9)) + 1)[:, None]
-    f = k * r[None, :]
-    a = np.where(f < band_top_hz, np.broadcast_to(amp(k, f), f.shape), 0.0)
-    return float(np.mean(0.5 * np.sum(a * a, axis=0) * w * w))
+def render_blue_whale(rng: np.random.Generator, p: dict, n: int, fs: int, water_depth_m: float
+                      ) -> tuple[np.ndarray, dict]:
+    """Blue-whale tonal calls [µPa], and their record (start times [s], received level [dB re 1 µPa])."""
+    return _sweep_train(rng, p, n, fs, water_depth_m, p["call_s"], p["f_start_hz"], p["f_end_hz"])
 
 
-def _low_render(x_low: np.ndarray, d: int, n: int, pad_low: int, fs: int, range_m: float, w: dict) -> np.ndarray:
-    """n samples at fs of a 1 m signal x_low (at fs/d, starting pad_low samples before t = 0) received at
-    range_m [m]: TL(f) applied per bin at the low rate, then FFT-upsampled (band-limited below 0.45·fs)."""
-    f_low = np.fft.rfftfreq(x_low.size, d / fs)
-    spec = num.rfft(x_low) * loss_gain(transmission_loss(f_low, range_m, w))
-    return _upsample(spec, x_low.size, d, n, pad_low, fs)
+def _humpback_units(rng: np.random.Generator, duration_s: float, f_top: float) -> list[tuple[float, ...]]:
+    """(start [s], length [s], start and end frequency [Hz], dB below the whale's max SL, harmonics) per unit."""
+    units, t = [], rng.uniform(0.0, HUMPBACK_GAP_S[1])
+    while t < duration_s:
+        dur = _log(rng.random(), *HUMPBACK_UNIT_S)
+        f0 = _log(rng.random(), HUMPBACK_PEAK_HZ[0], min(HUMPBACK_PEAK_HZ[1], f_top / HUMPBACK_FM_RATIO[1]))
+        units.append((t, dur, f0, f0 * rng.uniform(*HUMPBACK_FM_RATIO), rng.uniform(*HUMPBACK_UNIT_BELOW_MAX_DB),
+                      int(rng.integers(HUMPBACK_HARMONICS[0], HUMPBACK_HARMONICS[1] + 1))))
+        t += dur + rng.uniform(*HUMPBACK_GAP_S)
+    return units
+
+
+def render_humpback(rng: np.random.Generator, p: dict, n: int, fs: int, water_depth_m: float
+                    ) -> tuple[np.ndarray, dict]:
+    """Humpback song units [µPa]: harmonic FM tones (1–12 harmonics per unit), harmonic k at −2.3·log2(k) dB, the
+    unit's harmonics sharing its SL in power, each attenuated at its own frequency; and the record of every unit."""
+    out = np.zeros(n)
+    f_top = ANTI_ALIAS_FRACTION * fs  # tones kept below the 0.45·fs anti-alias corner
+    record = []
+    for t0, dur, f0, f1, below, harmonics in _humpback_units(rng, n / fs, f_top):
+        k = np.arange(1, harmonics + 1)
+        rel_db = HUMPBACK_SLOPE_DB_PER_OCTAVE * np.log2(k)
+        rel_db -= 10 * np.log10(np.sum(10 ** (rel_db / 10)))  # harmonics share the unit's SL in power
+        sl = p["sl_max_db"] - below
+        keep = k * max(f0, f1) < f_top
+        rl = received_db(sl + rel_db[keep], k[keep] * 0.5 * (f0 + f1), p["range_m"], {"water_depth_m": water_depth_m})
+        _add_sweep(out, fs, t0, dur, f0, f1, 0.0, harmonics=10 ** (rl / 20))
+        record.append({"t_s": _r(t0), "dur_s": _r(dur), "f_start_hz": _r(f0, 1), "f_end_hz": _r(f1, 1),
+                       "harmonics": int(harmonics), "sl_db": _r(sl),
+                       "received_db": _r(10 * np.log10(np.sum(10 ** (rl / 10))))})
+    return out, {"units": record}
 
 
 # ------------------------------------------------------------------------------------------- killer whale
 
 def draw_killer_whale(rng: np.random.Generator, sample_rate: int) -> dict:
-    """Pod range, mean gap between vocalisations, whistle share, and SL distributions (drawn per call)."""
+    """Pod range [m], mean gap between vocalisations [s] and whistle share (the SLs are drawn per call)."""
     u = rng.random(2)
     return {"range_m": _r(_log(u[0], *ORCA_RANGE_M), 1), "interval_s": _r(_log(u[1], *ORCA_INTERVAL_S)),
             "whistle_share": ORCA_WHISTLE_SHARE}
@@ -243,7 +329,7 @@ def render_killer_whale(rng: np.random.Generator, p: dict, n: int, sample_rate: 
     for t0 in _poisson_starts(rng, p["interval_s"], n / fs):
         whistle = rng.random() < p["whistle_share"]
         sig, rec = orca_whistle(rng, fs) if whistle else orca_pulsed_call(rng, fs)
-        sl = _normal_sl(rng.standard_normal(), *(ORCA_WHISTLE_SL_DB if whistle else ORCA_CALL_SL_DB),
+        sl = _normal_clipped(rng.standard_normal(), *(ORCA_WHISTLE_SL_DB if whistle else ORCA_CALL_SL_DB),
                         ORCA_SL_LIMITS_DB)
         centre = 0.5 * (rec["f_min_hz"] + rec["f_max_hz"]) if whistle else rec["peak_hz"]
         if np.any(sig):
@@ -256,7 +342,8 @@ def render_killer_whale(rng: np.random.Generator, p: dict, n: int, sample_rate: 
 # -------------------------------------------------------------------------------------------- minke whale
 
 def draw_minke_whale(rng: np.random.Generator, sample_rate: int) -> dict:
-    """Call type (boing: central or eastern; pulse train: speed-up or slow-down), its frequencies, SL and range."""
+    """Call type (boing: central or eastern; pulse train: speed-up or slow-down), its frequency [Hz], SL [dB re
+    1 µPa @ 1 m] and range [m]."""
     u = rng.random(8)
     kind = "boing" if u[0] < MINKE_BOING_SHARE else "pulse_train"
     p = {"kind": kind, "range_m": _r(_log(u[1], *MINKE_RANGE_M), 1)}
@@ -303,7 +390,7 @@ def pulse_train(rng: np.random.Generator, p: dict, fs_l: float) -> tuple[np.ndar
     ``f_hz`` whose rate ramps linearly from the start to the end rate (Mellinger et al. 2000); each pulse has rms 1
     over its length (the SL is the pulses' rms, Risch et al. 2014)."""
     _, r0, r1, (mean, sd) = PULSE_TRAINS[p["train"]]
-    dur = mean + sd * float(np.clip(rng.standard_normal(), -SL_CLIP_SD, SL_CLIP_SD))
+    dur = _normal_clipped(rng.standard_normal(), mean, sd)
     times = [0.0]
     while True:  # pulse times from the linearly ramping rate
         rate = r0 + (r1 - r0) * times[-1] / dur
@@ -357,7 +444,7 @@ def render_minke_whale(rng: np.random.Generator, p: dict, n: int, sample_rate: i
 # -------------------------------------------------------------------------------------------- right whale
 
 def draw_right_whale(rng: np.random.Generator, sample_rate: int) -> dict:
-    """SL, range, call rate and the cluster structure of a calling right whale."""
+    """SL [dB re 1 µPa @ 1 m], range [m], call rate [1/min] and harmonic or not, of a calling right whale."""
     u = rng.random(4)
     return {"sl_db": _r(RIGHT_SL_DB[0] + u[0] * np.ptp(RIGHT_SL_DB)), "range_m": _r(_log(u[1], *RIGHT_RANGE_M), 1),
             "rate_per_min": _r(RIGHT_RATE_PER_MIN[0] + u[2] * np.ptp(RIGHT_RATE_PER_MIN)),
@@ -410,32 +497,69 @@ def render_right_whale(rng: np.random.Generator, p: dict, n: int, sample_rate: i
     return _low_render(x, d, n, pad_low, fs, p["range_m"], w), {"calls": calls}
 
 
-# ------------------------------------------------------------------------------------------ composition
 
-DRAWS = {"killer_whale": draw_killer_whale, "minke_whale": draw_minke_whale, "right_whale": draw_right_whale}
-RENDERS = {"killer_whale": render_killer_whale, "minke_whale": render_minke_whale, "right_whale": render_right_whale}
+# ------------------------------------------------------------------------------------------------ dolphin
+
+def draw_dolphin(rng: np.random.Generator, sample_rate: int) -> dict:
+    """Mean gap between whistles [s] and their SL [dB re 1 µPa @ 1 m]; click trains' mean gap, ICI and length [s],
+    peak-to-peak SL and in-band deficit [dB]; pod range [m]."""
+    u = rng.random(8)
+    return {"whistle_interval_s": _r(_lin(u[0], *WHISTLE_INTERVAL_S)),
+            "whistle_sl_db": _r(_lin(u[1], *WHISTLE_SL_DB)),
+            "click_train_interval_s": _r(_lin(u[2], *CLICK_TRAIN_INTERVAL_S)),
+            "click_ici_s": _r(_lin(u[3], *CLICK_ICI_S), 4), "click_train_s": _r(_lin(u[4], *CLICK_TRAIN_S)),
+            "click_sl_pp_db": _r(_lin(u[5], *CLICK_SL_PP_DB)),
+            "click_inband_below_db": _r(_lin(u[6], *CLICK_INBAND_BELOW_DB)),
+            "range_m": _r(_log(u[7], *DOLPHIN_RANGE_M), 1)}
 
 
-def draw_cetaceans(rng: np.random.Generator, sample_rate: int) -> tuple[dict, list[int]]:
-    """Per-render parameters ({name: params or None where absent}) and one render seed per species. Presence,
-    parameters and seeds are drawn whatever is present, in a fixed order, so nothing shifts when one comes or goes."""
-    present = rng.random(len(NAMES)) < np.array([OCCURRENCE[k] for k in NAMES])
-    params = {name: DRAWS[name](rng, sample_rate) for name in NAMES}
-    seeds = [int(s) for s in rng.integers(0, 2**63 - 1, len(NAMES))]
-    return {k: (params[k] if on else None) for k, on in zip(NAMES, present, strict=True)}, seeds
+def _dolphin_whistle(rng: np.random.Generator, fs: int) -> tuple[np.ndarray, dict]:
+    """One whistle at 1 m (rms 1 over the whole emitted whistle, harmonics included): a smooth FM contour
+    in 5–20 kHz; each harmonic is faded out where it would pass tone_top_hz."""
+    dur = rng.uniform(*WHISTLE_S)
+    m = int(round(dur * fs))
+    f = _contour(np.exp(rng.uniform(*np.log(WHISTLE_BAND_HZ), WHISTLE_POINTS)), m)
+    phase = _phase(f, fs)
+    rel = [0.0] + [rng.uniform(*b) for b in WHISTLE_HARMONIC_BELOW_DB]
+    amps = 10 ** (-np.asarray(rel) / 20)
+    win = _edge_window(m, min(int(EDGE_S * fs), m // 4))
+    top = tone_top_hz(fs)
+    sig = np.zeros(m)
+    for k, a in enumerate(amps, start=1):
+        gate = _gate(k * f, top)  # fades over the last 5 % below the top
+        if gate.any():
+            sig += a * gate * np.cos(k * phase)
+    sig *= win / np.sqrt(0.5 * np.sum(amps**2) * np.mean(win**2))
+    return sig, {"dur_s": _r(dur), "f_min_hz": _r(f.min(), 1), "f_max_hz": _r(f.max(), 1)}
 
 
-def render_cetaceans(rng: np.random.Generator, n: int, sample_rate: int, *, water: dict | None = None
-                     ) -> tuple[np.ndarray | None, list[dict]]:
-    """Received pressure [µPa] of every present species (float32, n samples, band-limited below 0.45·fs; None when
-    none is present) and their records ({name, drawn parameters, events}). ``rng``: the render's
-    :func:`cetacean_rng`; ``water``: the scene's water column (confusers.DEFAULT_WATER where missing)."""
-    drawn, seeds = draw_cetaceans(rng, sample_rate)
-    total, records = None, []
-    for name, seed in zip(NAMES, seeds, strict=True):
-        if drawn[name] is None:
-            continue
-        x, events = RENDERS[name](np.random.default_rng(seed), drawn[name], n, sample_rate, _water(water))
-        total = x.astype(np.float32) if total is None else total + x.astype(np.float32)
-        records.append({"name": name, **drawn[name], "events": events})
-    return total, records
+def render_dolphin(rng: np.random.Generator, p: dict, n: int, sample_rate: int, water: dict | None = None
+                   ) -> tuple[np.ndarray, dict]:
+    """Whistles (rms SL over the emitted whistle; only the part below the band top is rendered) and click
+    trains (band-limited clicks, peak-to-peak SL − in-band deficit − TL), at Poisson times [µPa]."""
+    fs, w, out = sample_rate, _water(water), np.zeros(n)
+    r, dur = p["range_m"], n / fs
+    whistles = []
+    for t0 in _poisson_starts(rng, p["whistle_interval_s"], dur):
+        sig, rec = _dolphin_whistle(rng, fs)
+        if np.any(sig):
+            _add(out, _propagate(sig, fs, r, w) * 10 ** (p["whistle_sl_db"] / 20), int(round(t0 * fs)) - SEGMENT_PAD)
+        whistles.append({"t_s": _r(t0), **rec})
+    delta = np.zeros(2 * CLICK_HALF + 1)
+    delta[CLICK_HALF] = 1.0  # room for the band-limiting kernel to decay before the buffer wraps
+    click = _propagate(delta, fs, r, w)
+    ref = _propagate(delta, fs, None, w)  # the band-limited click at 1 m
+    click *= 10 ** ((p["click_sl_pp_db"] - p["click_inband_below_db"]) / 20) / np.ptp(ref)
+    big = np.flatnonzero(np.abs(click) > CLICK_TRIM * np.abs(click).max())
+    click, first = click[big[0]: big[-1] + 1], int(big[0])  # design note: the kernel's tails below −120 dB dropped
+    trains, idx, amps = [], [], []
+    for t0 in _poisson_starts(rng, p["click_train_interval_s"], dur):
+        tc = t0 + np.arange(0.0, p["click_train_s"], p["click_ici_s"])
+        tc = tc[tc < dur]
+        idx.append(np.round(tc * fs).astype(np.int64) - SEGMENT_PAD - CLICK_HALF + first)
+        amps.append(10 ** (rng.uniform(-1.0, 1.0, tc.size) * CLICK_LEVEL_SPREAD_DB / 20))
+        trains.append({"t_s": _r(t0), "n_clicks": int(tc.size)})
+    _place(out, click, np.concatenate(idx), np.concatenate(amps))
+    return out, {"whistles": whistles, "click_trains": trains,
+                 "click_received_pp_db": _r(20 * np.log10(np.ptp(click)))}
+

@@ -2,8 +2,8 @@
 
 import json
 
-from uwac.acoustics.stream.capacity import bench_stream, render_markdown
 from uwac.acoustics.stream.daemon import DEFAULT_MODEL
+from uwac.bench.stream_capacity import bench_stream, render_markdown
 
 
 def test_bench_stream_reports_capacity_and_latency(tmp_path):

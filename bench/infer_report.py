@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from uwac.export.bench_summary import VARIANTS, goal_set, pipeline_label, ran_on
+from uwac.bench.infer_summary import VARIANTS, goal_set, pipeline_label, ran_on
 
 PARITY_WARN = 1e-3  # max |Δprobability| of torch vs onnxruntime fp32 above which the report warns of a mismatch
 VARIANT_NOTES = {  # what each variant is for, after its "found beside / not given" line
@@ -164,16 +164,13 @@ def _goal_lines(result: dict) -> list[str]:
 def plot(result: dict, path: Path) -> Path:
     """Three panels: × real time per core, p50/p99 ms per window, ms per window of each front-end branch and the
     network."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from uwac.acoustics.analysis.plots import subplots
 
     rows = [r for r in result["rows"] if r["status"] == "ok"]
     names = [f"{r['label']}, b{r['batch']}" + ("" if ran_on(r) in ("CPU", "torch CPU") else f" [{ran_on(r)}]")
              for r in rows]
     y = np.arange(len(rows))
-    fig, axes = plt.subplots(1, 3, figsize=(16, 0.45 * len(rows) + 2.0), sharey=True)
+    fig, axes = subplots(1, 3, figsize=(16, 0.45 * len(rows) + 2.0), sharey=True)
     axes[0].barh(y, [r["x_real_time_per_core"] for r in rows], color="tab:blue")
     target = (result.get("goal_set") or goal_set(None))["targets"]
     at = f", batch {target['throughput_batch']}" if target.get("throughput_batch") else ""
@@ -191,7 +188,6 @@ def plot(result: dict, path: Path) -> Path:
     axes[0].invert_yaxis()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 

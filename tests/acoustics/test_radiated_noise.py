@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.signal import hilbert
 
-from uwac.acoustics.synth import sources
+from uwac.acoustics.synth import radiated_noise
 from uwac.acoustics.synth.source_spectra import (
     broadband_psd_db,
     randi_df_db,
@@ -21,7 +21,7 @@ VESSEL_TYPES = [(label, fine) for label, fines in FINE_TYPES.items() if label !=
 
 
 def draw(label, fine, seed=0, fs=16000, **kw):
-    return sources.draw_vessel(np.random.default_rng(seed), label, fine, fs, **kw)
+    return radiated_noise.draw_vessel(np.random.default_rng(seed), label, fine, fs, **kw)
 
 
 # --- broadband models ---------------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def test_merchant_source_model_is_told_or_drawn_and_recorded(model):
 def test_every_fine_type_renders_finite_and_serialises(label, fine):
     v = draw(label, fine, seed=3)
     json.dumps(v, allow_nan=False)
-    s = sources.render_source(np.random.default_rng(1), v, 16000, 16000)
+    s = radiated_noise.render_source(np.random.default_rng(1), v, 16000, 16000)
     assert s.shape == (16000,) and np.all(np.isfinite(s)) and np.std(s) > 0
     depth = v["source_depth_m"]
     ranges = {"warship": (4, 6), "uuv": (2, 100), "usv": (0.3, 1), "aerial": (0.5, 1)}
@@ -99,8 +99,8 @@ def test_all_tones_stay_below_0_45_fs(fs):
 
 def test_same_seed_same_output():
     v = draw("warship", "frigate_sprint", seed=7)
-    a = sources.render_source(np.random.default_rng(5), v, 32000, 16000)
-    b = sources.render_source(np.random.default_rng(5), copy.deepcopy(v), 32000, 16000)
+    a = radiated_noise.render_source(np.random.default_rng(5), v, 32000, 16000)
+    b = radiated_noise.render_source(np.random.default_rng(5), copy.deepcopy(v), 32000, 16000)
     assert np.array_equal(a, b) and v == draw("warship", "frigate_sprint", seed=7)
 
 
@@ -118,7 +118,7 @@ def one_line(v, kind="shaft1_blade", fs=4000):
 
 def inst_freq_swing(v, seconds=12.0, fs=4000):
     """Peak-to-peak instantaneous frequency [Hz] of the rendered signal, 1 s trimmed at each end."""
-    s = sources.render_source(np.random.default_rng(0), v, int(seconds * fs), fs)
+    s = radiated_noise.render_source(np.random.default_rng(0), v, int(seconds * fs), fs)
     phase = np.unwrap(np.angle(hilbert(s)))
     f = np.diff(phase) * fs / (2 * np.pi)
     f = np.convolve(f, np.ones(fs // 2) / (fs // 2), mode="same")[fs:-fs]  # 0.5 s mean: −1.6 % at 0.2 Hz
@@ -153,7 +153,7 @@ def test_fixed_pitch_lines_only_wander():
 def demon_peak_ratio(v, fs=16000, seconds=8.0):
     """Envelope spectrum of the 2–6 kHz band: its value at the blade rate over its median in 0.5–40 Hz."""
     n = int(seconds * fs)
-    s = sources.render_source(np.random.default_rng(3), v, n, fs)
+    s = radiated_noise.render_source(np.random.default_rng(3), v, n, fs)
     spec = np.fft.rfft(s)
     f = np.fft.rfftfreq(n, 1 / fs)
     spec[(f < 2000) | (f > 6000)] = 0
@@ -188,7 +188,7 @@ def test_aerial_drone_rotor_lines_and_level():
         f0 = sorted(g["f0_hz"] for g in v["groups"].values())
         assert f0[0] == pytest.approx(60, rel=0.05) and f0[1] == pytest.approx(150, rel=0.05)
     n = 4 * fs
-    s = sources.render_source(np.random.default_rng(0), v, n, fs)
+    s = radiated_noise.render_source(np.random.default_rng(0), v, n, fs)
     level = 10 * np.log10(np.mean(s**2))
     assert v["received_level_db"] - 1.0 < level < v["received_level_db"] + 1.5
     p = np.abs(np.fft.rfft(s)) ** 2
@@ -267,7 +267,7 @@ def test_coincident_lines_of_one_drive_add_in_power():
     v["roll"]["depth"] = 0.0
     want = 10 * np.log10(10 ** (blade["level_db"] / 10) + 10 ** ((blade["level_db"] - 3.0) / 10))
     for seed in range(4):
-        s = sources.render_source(np.random.default_rng(seed), v, n, fs)
+        s = radiated_noise.render_source(np.random.default_rng(seed), v, n, fs)
         assert 10 * np.log10(np.mean(s**2)) == pytest.approx(want, abs=0.3)
 
 

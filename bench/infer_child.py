@@ -1,6 +1,6 @@
 """The measuring side of ``uwac bench infer``: one row (or one onnxruntime profile) in a fresh process.
 
-``python -m export.bench_child SPEC OUT`` reads the JSON spec the parent wrote (``export.bench_infer.run_child``),
+``python -m bench.infer_child SPEC OUT`` reads the JSON spec the parent wrote (``bench.infer_speed.run_child``),
 cuts the shared test audio into windows, loads one pipeline, scores the windows and writes the result JSON to
 ``OUT`` (probabilities of the last pass beside it as ``.npy``). Pipelines: ``ort-*`` (an ONNX file through
 ``acoustics.contract.load_session`` / ``run_batch``, recording the execution providers the session actually

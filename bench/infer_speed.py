@@ -12,13 +12,13 @@ three pipelines, each at batch 1 and batched:
   torch network on those features.
 
 This module resolves the files, writes the test audio and runs every row in a fresh Python process
-(``python -m export.bench_child SPEC OUT``, ``export/bench_child.py``) so that its cold start (process launch →
+(``python -m bench.infer_child SPEC OUT``, ``bench/infer_child.py``) so that its cold start (process launch →
 first window scored: interpreter, imports, model load, first call) and its peak RSS (``VmHWM`` of the child;
 ``ru_maxrss`` where /proc is missing) are its own. Torch, onnxruntime and BLAS are held to ``threads`` intra-op
 threads. Where the time goes, per front-end branch (log-mel; LOFAR and DEMON for the physics ear) and the
 network: torch rows time each branch and the network separately inside the timed loop; onnxruntime rows come
 from a separate profiled session (``export/ort_profile.py``). Rates, ratios and goals:
-``export/bench_summary.py``; the reports: ``export/bench_report.py``.
+``bench/infer_summary.py``; the reports: ``bench/infer_report.py``.
 
 Units: latency ms per window, throughput windows/s, real-time factor = windows/s × hop_seconds / threads
 (× real time per core, each window advances one hop of audio), ``hour_s`` = wall seconds to score one hour of
@@ -36,9 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from uwac.export.bench_child import cut_windows
-from uwac.export.bench_report import write_report
-from uwac.export.bench_summary import PIPELINES, REFERENCE, VARIANTS, summarise
+from uwac.bench.infer_child import cut_windows
+from uwac.bench.infer_report import write_report
+from uwac.bench.infer_summary import PIPELINES, REFERENCE, VARIANTS, summarise
 from uwac.training.checkpoint import checkpoint_path
 
 
@@ -260,7 +260,7 @@ def _missing_package(pipeline: str) -> str | None:
 
 
 def run_child(spec: dict, work: Path) -> dict:
-    """Run one measurement in a fresh ``python -m export.bench_child`` process; its result dict (cold start added).
+    """Run one measurement in a fresh ``python -m bench.infer_child`` process; its result dict (cold start added).
 
     ``cold_start_s`` is wall time from launching the process to its first window scored, s.
     """
@@ -271,7 +271,7 @@ def run_child(spec: dict, work: Path) -> dict:
     spec_path.write_text(json.dumps(spec))
     env = {**os.environ, **_thread_env(spec["threads"])}
     launched = time.time()
-    proc = subprocess.run([sys.executable, "-m", "uwac.export.bench_child", str(spec_path), str(out_path)], env=env,
+    proc = subprocess.run([sys.executable, "-m", "uwac.bench.infer_child", str(spec_path), str(out_path)], env=env,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"bench infer: the {spec['pipeline']} process failed:\n{proc.stderr[-3000:]}")
