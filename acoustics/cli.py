@@ -186,6 +186,28 @@ def cmd_adapt(args) -> None:
           f"{len(skipped)} skipped, listed in {report}")
 
 
+def cmd_labels_import(args) -> None:
+    """An analyst's Raven selection table over its audio → a manifest (``source=analyst``) and ``skipped.txt``."""
+    from uwac.acoustics.audio_io import audio_info
+    from uwac.acoustics.datasets.raven import manifest_from_raven
+    from uwac.acoustics.manifest import ManifestError, write_manifest
+
+    rows, skipped = manifest_from_raven(args.table, audio=args.audio, label_map=args.label_map,
+                                        label_column=args.label_column)
+    report = args.out.parent / "skipped.txt"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("".join(f"{line}\n" for line in skipped))
+    if not rows:
+        raise ManifestError(f"no usable selection in {args.table} over {args.audio}; see {report}")
+    write_manifest(rows, args.out)
+    multi = sorted({r.path for r in rows if audio_info(r.path)[1] > 1})
+    if multi:
+        print(f"note: {len(multi)} file(s) hold several channels; the manifest keeps each selection's channel, "
+              "and training reads the mean of the channels")
+    print(f"wrote {args.out} ({len(rows)} rows from {len({r.extra['selection'] for r in rows})} selections, "
+          f"{len({r.recording_id for r in rows})} recordings); {len(skipped)} skipped, listed in {report}")
+
+
 def cmd_split(args) -> None:
     """Assign train/val/test by recording (REC) or by vessel (VES) and print per-split counts per class."""
     from uwac.acoustics.manifest import assign_splits, group_of, read_manifest, write_manifest
@@ -255,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_card(sub)
     _add_adapt(sub)
     _add_split(sub)
+    _add_labels(sub)
     _add_demo(sub)
     return p
 
@@ -449,6 +472,23 @@ def _add_split(sub) -> None:
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--fractions", type=float, nargs=3, default=(0.7, 0.15, 0.15), metavar=("TRAIN", "VAL", "TEST"))
     sp.set_defaults(func=cmd_split)
+
+
+def _add_labels(sub) -> None:
+    """``uwac labels``: analysts' labels in and out."""
+    lb = sub.add_parser("labels", help="analysts' labels: Raven selection tables in")
+    what = lb.add_subparsers(dest="what", required=True, metavar="{import}")
+    im = what.add_parser("import", help="a Raven selection table over its audio → a manifest (source=analyst)")
+    im.add_argument("table", type=Path, help="Raven selection table (.txt, tab-separated)")
+    im.add_argument("--audio", required=True, type=Path,
+                    help="the audio the table was drawn on: a folder (its files in name order are the sequence the "
+                         "times count through, unless the table has Begin File + File Offset (s)) or one file")
+    im.add_argument("--out", required=True, type=Path, help="manifest CSV; skipped.txt is written beside it")
+    im.add_argument("--label-map", type=Path, default=None,
+                    help="YAML label map of the table's labels (default: uwac's class names as they are)")
+    im.add_argument("--label-column", default=None,
+                    help="the column holding the label (default: the first of Class, Label, Annotation, Species, Type)")
+    im.set_defaults(func=cmd_labels_import)
 
 
 def _add_demo(sub) -> None:
