@@ -208,6 +208,17 @@ def cmd_labels_import(args) -> None:
           f"{len({r.recording_id for r in rows})} recordings); {len(skipped)} skipped, listed in {report}")
 
 
+def cmd_labels_export(args) -> None:
+    """The analysts' verdicts in a daemon's ``--out`` → clips, manifest, Raven table (``uwac labels export``)."""
+    from uwac.acoustics.labels.export import export_labels
+
+    r = export_labels(args.store, args.out)
+    print(f"{r['verdicts']} contact(s) judged: {r['confirmed']} confirmed, {r['relabelled']} relabelled, "
+          f"{r['rejected']} rejected (trained as ambient); {r['rows']} manifest row(s)"
+          + (f" in {r['manifest']}" if r["manifest"] else "") + f"; {r['skipped']} skipped (skipped.txt); "
+          f"Raven table {r['raven']}")
+
+
 def cmd_split(args) -> None:
     """Assign train/val/test by recording (REC) or by vessel (VES) and print per-split counts per class."""
     from uwac.acoustics.manifest import assign_splits, group_of, read_manifest, write_manifest
@@ -476,8 +487,8 @@ def _add_split(sub) -> None:
 
 def _add_labels(sub) -> None:
     """``uwac labels``: analysts' labels in and out."""
-    lb = sub.add_parser("labels", help="analysts' labels: Raven selection tables in")
-    what = lb.add_subparsers(dest="what", required=True, metavar="{import}")
+    lb = sub.add_parser("labels", help="analysts' labels: Raven selection tables in, verdicts out")
+    what = lb.add_subparsers(dest="what", required=True, metavar="{import,export}")
     im = what.add_parser("import", help="a Raven selection table over its audio → a manifest (source=analyst)")
     im.add_argument("table", type=Path, help="Raven selection table (.txt, tab-separated)")
     im.add_argument("--audio", required=True, type=Path,
@@ -489,6 +500,12 @@ def _add_labels(sub) -> None:
     im.add_argument("--label-column", default=None,
                     help="the column holding the label (default: the first of Class, Label, Annotation, Species, Type)")
     im.set_defaults(func=cmd_labels_import)
+    ex = what.add_parser("export", help="analysts' verdicts from a daemon's --out → clips, manifest (source=analyst), "
+                                        "Raven table, for `uwac train --init-from`")
+    ex.add_argument("--store", type=Path, default=Path("runs/stream"),
+                    help="the --out folder of `uwac stream --console` (holds labels.sqlite)")
+    ex.add_argument("--out", required=True, type=Path, help="folder for clips/, manifest.csv, labels.selections.txt")
+    ex.set_defaults(func=cmd_labels_export)
 
 
 def _add_demo(sub) -> None:

@@ -27,7 +27,7 @@ HEADER = "\t".join(COLUMNS) + "\n"
 VIEW = "Spectrogram 1"
 
 
-def _cell(value) -> str:
+def cell_text(value) -> str:
     """A value as table text: no tabs or newlines, None as empty."""
     if value is None:
         return ""
@@ -42,7 +42,7 @@ def format_row(selection: int, event: dict, *, low_freq_hz: float, high_freq_hz:
              f"{float(event['end_s']):.3f}", f"{float(low_freq_hz):.1f}", f"{float(high_freq_hz):.1f}",
              event.get("class"), event.get("fine_class"), f"{float(event.get('confidence') or 0.0):.4f}",
              event.get("contact"), event.get("start_utc"), event.get("end_utc"))
-    return "\t".join(_cell(c) for c in cells) + "\n"
+    return "\t".join(cell_text(c) for c in cells) + "\n"
 
 
 def format_table(events: Iterable[dict], *, low_freq_hz: float = 0.0, high_freq_hz: float) -> str:
