@@ -260,7 +260,8 @@ def cmd_stream(args) -> int:
                        split=not args.whole, http=http, threads=args.threads, providers=args.providers,
                        allow_rejected=args.allow_rejected, raven=not args.no_raven, follow=not args.no_follow,
                        tcp_takeover=args.tcp_takeover, allow_from=tuple(args.allow_from) if args.allow_from else None,
-                       settle_s=args.settle)
+                       settle_s=args.settle, console=args.console, console_token=args.console_token,
+                       console_keep_s=args.console_keep)
     return run_stream(cfg)
 
 
@@ -444,6 +445,14 @@ def _add_stream(sub) -> None:
     st.add_argument("--tcp-takeover", action="store_true",
                     help="tcp-listen: a new connection replaces the open one at once (default: refused while the "
                          "open one sends audio; taken over after 2 s of silence)")
+    st.add_argument("--console", action="store_true",
+                    help="serve the operator console at http://HOST:PORT/console (live LOFARgram, DEMON, contacts "
+                         "with their physics; confirm, reject or relabel; loopback unless --http says otherwise)")
+    st.add_argument("--console-token", default=None, metavar="TOKEN",
+                    help="the console's access token (default: UWAC_CONSOLE_TOKEN, or a new one written to "
+                         "OUT/console.token); every verdict needs it, and a non-loopback console needs it given")
+    st.add_argument("--console-keep", type=float, default=600.0, metavar="SECONDS",
+                    help="audio kept per channel on disk for playing and clipping contacts (default 600)")
     st.set_defaults(func=cmd_stream)
 
 

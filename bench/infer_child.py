@@ -260,7 +260,8 @@ def host_branches(fe_cfg) -> dict:
     reference of each branch (``acoustics.frontend``) for the physics ear."""
     if tuple(fe_cfg.branches) != ("mel",):
         from uwac.acoustics.features import features
-        from uwac.acoustics.frontend import demon_gram, lofar_gram
+        from uwac.acoustics.frontend.demon_gram import demon_gram
+        from uwac.acoustics.frontend.lofar_gram import lofar_gram
 
         every = {"mel": features, "lofar": lofar_gram, "demon": demon_gram}
         return {name: (lambda x, f=every[name]: f(np.asarray(x, dtype=np.float64), fe_cfg)) for name in fe_cfg.branches}

@@ -18,11 +18,10 @@ from __future__ import annotations
 import numpy as np
 
 from uwac.acoustics.frontend.config import BRANCHES, DemonConfig, FrontendConfig, LofarConfig
-from uwac.acoustics.frontend.demon_gram import demon_gram
-from uwac.acoustics.frontend.lofar_gram import lofar_gram
 
-__all__ = ["BRANCHES", "DemonConfig", "FrontendConfig", "LofarConfig", "demon_gram", "lofar_gram",
-           "physics_features"]
+# The branches live in their modules (``lofar_gram``, ``demon_gram``: their filter design needs scipy, which a node
+# does not install, so importing this package must not import them).
+__all__ = ["BRANCHES", "DemonConfig", "FrontendConfig", "LofarConfig", "physics_features"]
 
 
 def physics_features(audio: np.ndarray, cfg: FrontendConfig) -> dict[str, np.ndarray]:
@@ -32,6 +31,8 @@ def physics_features(audio: np.ndarray, cfg: FrontendConfig) -> dict[str, np.nda
     ``[..., frames, bins]`` and ``demon`` ``[..., bands, frames, bins]`` (dB over background, clipped, / 10).
     """
     from uwac.acoustics.features import features
+    from uwac.acoustics.frontend.demon_gram import demon_gram
+    from uwac.acoustics.frontend.lofar_gram import lofar_gram
 
     x = np.asarray(audio, dtype=np.float64)
     out = {}

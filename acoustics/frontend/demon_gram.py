@@ -11,28 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from uwac.acoustics.frontend import filters
+from uwac.acoustics.frontend.bins import carrier_rate, demon_bins
 from uwac.acoustics.frontend.config import FrontendConfig
-
-
-def carrier_rate(cfg: FrontendConfig) -> float:
-    """Rate [Hz] at which each band's squared envelope is taken."""
-    return cfg.sample_rate / cfg.demon.carrier_stride
-
-
-def envelope_rate(cfg: FrontendConfig) -> float:
-    """Rate [Hz] of the decimated envelope the DEMON spectrum is taken of."""
-    return carrier_rate(cfg) / cfg.demon.envelope_decimation
-
-
-def demon_bins(cfg: FrontendConfig) -> tuple[int, int, int, int]:
-    """(first kept, last kept, first computed, one past the last computed) bin of the envelope DFT (never DC)."""
-    return filters.band_bins(envelope_rate(cfg), cfg.demon)
-
-
-def demon_freqs(cfg: FrontendConfig) -> np.ndarray:
-    """Modulation frequency [Hz] of every kept DEMON bin."""
-    first, last, _, _ = demon_bins(cfg)
-    return np.arange(first, last + 1) * (envelope_rate(cfg) / cfg.demon.n_fft)
 
 
 def carrier_taps(cfg: FrontendConfig) -> np.ndarray:

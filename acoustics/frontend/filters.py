@@ -6,8 +6,6 @@ weights from the same designs (:func:`lowpass_taps`, :func:`analytic_bandpass_ta
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy import signal
 
@@ -91,18 +89,6 @@ def excess_db(power: np.ndarray, background: np.ndarray, kept: slice, floor_rel:
     p, b = power[..., kept], background[..., kept]
     eps = np.maximum(floor_rel * p.mean(axis=-1, keepdims=True), SILENCE_POWER)
     return np.clip(10.0 * np.log10((p + eps) / (b + eps)), *clip_db) / 10.0
-
-
-def band_bins(rate_hz: float, branch) -> tuple[int, int, int, int]:
-    """(first kept, last kept, first computed, one past the last computed) DFT bin of a LOFAR or DEMON branch
-    (``branch``: its config, with ``n_fft``, ``fmin``, ``fmax`` [Hz] and ``tpsw_half_bins``) at ``rate_hz``.
-
-    The computed range reaches ``tpsw_half_bins`` beyond the kept band on both sides (never bin 0, the DC offset),
-    so the background of an edge bin is measured on real spectrum.
-    """
-    df = rate_hz / branch.n_fft
-    first, last = math.ceil(branch.fmin / df - 1e-9), math.floor(branch.fmax / df + 1e-9)
-    return first, last, max(1, first - branch.tpsw_half_bins), min(branch.n_fft // 2, last + branch.tpsw_half_bins) + 1
 
 
 def band_power(frames: np.ndarray, bins: tuple[int, int, int, int]) -> np.ndarray:

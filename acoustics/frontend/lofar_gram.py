@@ -11,27 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from uwac.acoustics.frontend import filters
+from uwac.acoustics.frontend.bins import lofar_bins
 from uwac.acoustics.frontend.config import FrontendConfig
-
-
-def lofar_rate(cfg: FrontendConfig) -> float:
-    """Sample rate of the decimated signal [Hz]."""
-    return cfg.sample_rate / cfg.lofar.decimation
-
-
-def lofar_bins(cfg: FrontendConfig) -> tuple[int, int, int, int]:
-    """(first kept, last kept, first computed, one past the last computed) DFT bin of the LOFAR branch.
-
-    The computed range reaches ``tpsw_half_bins`` beyond the kept band on both sides (never bin 0, the DC
-    offset) so the background of an edge bin is measured on real spectrum.
-    """
-    return filters.band_bins(lofar_rate(cfg), cfg.lofar)
-
-
-def lofar_freqs(cfg: FrontendConfig) -> np.ndarray:
-    """Centre frequency [Hz] of every kept LOFAR bin."""
-    first, last, _, _ = lofar_bins(cfg)
-    return np.arange(first, last + 1) * (lofar_rate(cfg) / cfg.lofar.n_fft)
 
 
 def lofar_min_samples(cfg: FrontendConfig) -> int:

@@ -67,6 +67,9 @@ class StreamConfig:
     recorder file counts as closed once unchanged this long (s; longer than the recorder's longest pause).
     split: score through the model's streaming pair when one is beside it (``M.frames.onnx``/``M.head.onnx``:
     each hop computes only its new frames; the hop is the pair's step unless ``hop_s`` overrides it).
+    console: serve the operator console on the HTTP address (``/console``); console_token: its access token
+    (None: ``UWAC_CONSOLE_TOKEN`` or a new one, written to ``out/console.token``; required to bind the console
+    other than loopback); console_keep_s: seconds of audio per channel kept on disk for clips.
     """
 
     model: Path
@@ -91,6 +94,9 @@ class StreamConfig:
     allow_from: tuple[str, ...] | None = None
     settle_s: float = 2.0
     split: bool = True
+    console: bool = False
+    console_token: str | None = None
+    console_keep_s: float = 600.0
 
 
 def prepare_out(out: Path) -> Path:
@@ -195,9 +201,29 @@ class Daemon:
         self._busy_s = 0.0
         self._started_at: float | None = None
         self.service = None
+        self.margin: float | None = None  # real-time margin (audio s per busy s), for the console
+        self.console = self._console_hooks()
         if cfg.http is not None:
+            routes = None if self.console is None else self.console.routes(loopback=is_loopback(cfg.http[0]))
             self.service = serve(self.metrics.registry, health=self.health, contacts=self._contacts,
-                                 host=cfg.http[0], port=cfg.http[1])
+                                 host=cfg.http[0], port=cfg.http[1], routes=routes)
+            if self.console is not None:
+                self.console.started(self.service)
+                self.scorer.tap = self.console.audio
+
+    def _console_hooks(self):
+        """The operator console's hooks when ``cfg.console`` (checked: it needs HTTP, and a token off loopback)."""
+        if not self.cfg.console:
+            return None
+        if self.cfg.http is None:
+            raise ValueError("--console is served on the HTTP address: drop --no-http")
+        if not is_loopback(self.cfg.http[0]) and not (self.cfg.console_token or os.environ.get("UWAC_CONSOLE_TOKEN")):
+            raise ValueError(f"--console on {self.cfg.http[0]} (not loopback) needs an access token: pass "
+                             "--console-token TOKEN or set UWAC_CONSOLE_TOKEN, or reach a loopback console "
+                             "through an SSH tunnel")
+        from uwac.acoustics.console.wiring import Hooks
+
+        return Hooks(self, token=self.cfg.console_token, keep_s=self.cfg.console_keep_s)
 
     # -- set-up helpers ---------------------------------------------------------------------------------------
 
@@ -350,6 +376,8 @@ class Daemon:
             self.metrics.gaps.inc()
         if self.tracker is not None:
             self.metrics.open_contacts.set(self.tracker.open_contacts)
+        if self.console is not None:
+            self.console.event(event)
 
     def _on_hop(self, hop: Hop) -> None:
         t0 = time.perf_counter()
@@ -364,6 +392,8 @@ class Daemon:
         self.metrics.hops.inc()
         self.metrics.hop_latency.observe(time.perf_counter() - t0 + hop.compute_s)
         self.health.hop()
+        if self.console is not None:
+            self.console.hop(hop)
 
     def _handle(self, block: Block) -> None:
         """Score one block: gaps (source holes and queue drops) first, then windows."""
@@ -405,6 +435,7 @@ class Daemon:
         if self.live and wall > 1.0:
             margin /= max(1.0, self._offered_s / wall)
         self.metrics.realtime_margin.set(margin)
+        self.margin = margin
 
     def _commit(self, block: Block) -> None:
         """Tell a replayable source it may forget audio a window before the end of this block (journal)."""
@@ -518,6 +549,8 @@ class Daemon:
         self.writer.close()
         if self.service is not None:
             self.service.close()
+        if self.console is not None:
+            self.console.close()
 
 
 def run_stream(cfg: StreamConfig, *, install_signals: bool = True) -> int:

@@ -73,6 +73,8 @@ class Scorer:
         self.scored = False  # a window has been scored since the last flush
         self.primed = False  # the frame cache holds the frames of the window one hop before the next
         self.cache: FrameCache | None = None
+        # called with (stream position, model-rate audio [n, channels]) per block before scoring (the console's ring)
+        self.tap: Callable[[int, np.ndarray], None] | None = None
         self._resampler = None
         self._resampler_key: tuple[int, int] | None = None
         self._allocate(len(self.chosen) if self.chosen is not None else None)
@@ -207,6 +209,8 @@ class Scorer:
         if block.gap_samples:
             self.gap(block.gap_samples, block.sample_rate)
         x = self._resample(x, int(block.sample_rate))
+        if self.tap is not None:
+            self.tap(self.position, x)
         hops, i, n, w = 0, 0, x.shape[0], self.window
         while i < n:
             take = min(w - self.filled if self.filled < w else self.hop - self.since_hop, n - i, w)

@@ -17,7 +17,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
@@ -32,6 +33,7 @@ DEFAULT_PORT = 9750
 REQUEST_DEADLINE_S = 5.0
 MAX_CONNECTIONS = 256
 HEADER_LIMIT = 16 * 1024  # bytes of request line and headers
+BODY_LIMIT = 64 * 1024  # bytes of a request body (the console's verdicts are a few hundred)
 
 
 def is_loopback(host: str) -> bool:
@@ -110,6 +112,11 @@ class Service:
         self.host, self.port = str(sock[0]), int(sock[1])
 
     @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The server's event loop (runs on its own thread): hand it work with ``call_soon_threadsafe``."""
+        return self._loop
+
+    @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:9750``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -138,14 +145,45 @@ class _State:
         self.open = self.refused = self.timed_out = 0
 
 
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+           408: "Request Timeout", 413: "Payload Too Large", 415: "Unsupported Media Type",
            431: "Request Header Fields Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
-def _response(status: int, body: bytes, content_type: str, head: bool) -> bytes:
+@dataclass
+class Request:
+    """One parsed request: method, path (without the query), query string, headers (lower-case names), body,
+    and the peer's address."""
+
+    method: str
+    path: str
+    query: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    peer: str = ""
+
+
+# An extra router (the operator console): handles a request it owns by writing its whole answer (or a stream)
+# to the writer and returning True; False leaves the request to the built-in endpoints.
+Routes = Callable[[Request, asyncio.StreamWriter], Awaitable[bool]]
+
+
+def _response(status: int, body: bytes, content_type: str, head: bool, headers: dict[str, str] | None = None) -> bytes:
     lines = [f"HTTP/1.0 {status} {REASONS.get(status, '')}", "Server: uwac", f"Content-Type: {content_type}",
-             f"Content-Length: {len(body)}", "Cache-Control: no-store", "Connection: close", "", ""]
+             f"Content-Length: {len(body)}", "Cache-Control: no-store", "Connection: close",
+             *(f"{k}: {v}" for k, v in (headers or {}).items()), "", ""]
     return "\r\n".join(lines).encode("latin-1") + (b"" if head else body)
+
+
+def response(status: int, body: bytes, content_type: str, *, head: bool = False,
+             headers: dict[str, str] | None = None) -> bytes:
+    """A whole HTTP/1.0 answer (status line, headers, body) as the built-in endpoints send it."""
+    return _response(status, body, content_type, head, headers)
+
+
+def json_body(obj) -> bytes:
+    """``obj`` as compact JSON with a newline (numpy values as plain numbers)."""
+    return _json_body(obj)
 
 
 def _json_body(obj) -> bytes:
@@ -173,7 +211,36 @@ def _route(path: str, registry: CollectorRegistry, health, contacts) -> tuple[in
         return 500, _json_body({"error": f"{type(exc).__name__}: {exc}"}), "application/json"
 
 
-def _handler(registry: CollectorRegistry, health, contacts, state: _State):
+def _request(words: list[str], head: bytes, writer: asyncio.StreamWriter) -> Request:
+    """The request line's method, path and query, and the headers, from the bytes before the blank line."""
+    headers = {}
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    path, _, query = words[1].partition("?")
+    peer = writer.get_extra_info("peername")
+    return Request(words[0], path, query, headers, b"", str(peer[0]) if peer else "")
+
+
+async def _read_body(reader: asyncio.StreamReader, req: Request, state: _State) -> tuple[int, bytes] | None:
+    """Read a POST body of ``Content-Length`` bytes (≤ BODY_LIMIT) within the deadline into ``req``; (status, body)
+    of the refusal when it cannot be."""
+    try:
+        length = int(req.headers.get("content-length", ""))
+    except ValueError:
+        return 400, _json_body({"error": "a POST needs a Content-Length"})
+    if not 0 <= length <= BODY_LIMIT:
+        return 413, _json_body({"error": f"request body over {BODY_LIMIT} bytes"})
+    try:
+        req.body = await asyncio.wait_for(reader.readexactly(length), state.deadline_s)
+    except (asyncio.TimeoutError, asyncio.IncompleteReadError):
+        state.timed_out += 1
+        return 408, _json_body({"error": "request body not received in time"})
+    return None
+
+
+def _handler(registry: CollectorRegistry, health, contacts, state: _State, routes: Routes | None = None):
     """The per-connection coroutine: one request (line and headers within ``state.deadline_s``), one answer."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -202,10 +269,21 @@ def _handler(registry: CollectorRegistry, health, contacts, state: _State):
             words = head.split(b"\r\n", 1)[0].decode("latin-1").split()
             if len(words) != 3 or not words[2].startswith("HTTP/"):
                 status, body, ctype = 400, _json_body({"error": "malformed request line"}), "application/json"
-            elif words[0] not in ("GET", "HEAD"):
-                status, body, ctype = 405, _json_body({"error": f"method {words[0]} not allowed"}), "application/json"
             else:
-                status, body, ctype = _route(words[1], registry, health, contacts)
+                req = _request(words, head, writer)
+                if routes is not None:
+                    if req.method == "POST":
+                        refused = await _read_body(reader, req, state)
+                        if refused is not None:
+                            writer.write(_response(*refused, "application/json", False))
+                            return
+                    if await routes(req, writer):
+                        return
+                if words[0] not in ("GET", "HEAD"):
+                    status, body, ctype = 405, _json_body({"error": f"method {words[0]} not allowed"}), \
+                        "application/json"
+                else:
+                    status, body, ctype = _route(words[1], registry, health, contacts)
             writer.write(_response(status, body, ctype, words[0] == "HEAD" if words else False))
             await asyncio.wait_for(writer.drain(), state.deadline_s)
         except (asyncio.TimeoutError, ConnectionError, OSError):
@@ -226,7 +304,7 @@ def _plain(obj):
 
 def serve(registry: CollectorRegistry, *, health: Callable[[], tuple[bool, dict]], contacts: Callable[[], object],
           host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_connections: int = MAX_CONNECTIONS,
-          deadline_s: float = REQUEST_DEADLINE_S) -> Service:
+          deadline_s: float = REQUEST_DEADLINE_S, routes: Routes | None = None) -> Service:
     """Start serving ``/healthz``, ``/metrics`` and ``/contacts`` on a daemon thread; returns the :class:`Service`.
 
     health: () → (healthy, detail dict); 200 ``{"status": "ok", ...detail}`` or 503 ``{"status": "unhealthy", ...}``.
@@ -234,7 +312,8 @@ def serve(registry: CollectorRegistry, *, health: Callable[[], tuple[bool, dict]
     default; pass another only on purpose (a warning is logged). port: TCP port, 0 for an ephemeral one.
     max_connections: open connections at once (more are closed unanswered and counted); deadline_s: seconds a
     client has to send its request line and headers, and to take the answer. Raises OSError with the address
-    when the port cannot be bound.
+    when the port cannot be bound. routes: an extra router tried first (the operator console, which may take
+    POSTs: their bodies are read for it, at most BODY_LIMIT bytes within the deadline).
     """
     if not host:
         raise ValueError("host must be an address; use 127.0.0.1 for loopback or 0.0.0.0 for every interface")
@@ -244,7 +323,7 @@ def serve(registry: CollectorRegistry, *, health: Callable[[], tuple[bool, dict]
     state = _State(max(1, int(max_connections)), float(deadline_s))
     loop = asyncio.new_event_loop()
     try:
-        server = loop.run_until_complete(asyncio.start_server(_handler(registry, health, contacts, state), host,
+        server = loop.run_until_complete(asyncio.start_server(_handler(registry, health, contacts, state, routes), host,
                                                               int(port), limit=HEADER_LIMIT, backlog=128))
     except OSError as exc:
         loop.close()
@@ -257,7 +336,12 @@ def serve(registry: CollectorRegistry, *, health: Callable[[], tuple[bool, dict]
             loop.run_forever()
         finally:
             server.close()
+            # connections still open (a console page's event stream, a slow client) end here, not as orphans
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
             try:  # newer Pythons wait for open connections here: a slow client must not hold the shutdown
+                loop.run_until_complete(asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), 1.0))
                 loop.run_until_complete(asyncio.wait_for(server.wait_closed(), 1.0))
             except (asyncio.TimeoutError, RuntimeError):
                 pass

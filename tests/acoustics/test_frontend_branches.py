@@ -5,16 +5,11 @@ import pytest
 from scipy import signal
 
 from uwac.acoustics.features import FrontendConfig, features, mel_power
-from uwac.acoustics.frontend import demon_gram, lofar_gram, physics_features
-from uwac.acoustics.frontend.demon_gram import demon_freqs, demon_min_samples, envelope_rate
+from uwac.acoustics.frontend import physics_features
+from uwac.acoustics.frontend.bins import demon_freqs, envelope_rate, lofar_bins, lofar_freqs, lofar_rate
+from uwac.acoustics.frontend.demon_gram import demon_gram, demon_min_samples
 from uwac.acoustics.frontend.filters import split_window_mean, strided_fir, tpsw_background
-from uwac.acoustics.frontend.lofar_gram import (
-    lofar_bins,
-    lofar_frames,
-    lofar_freqs,
-    lofar_min_samples,
-    lofar_rate,
-)
+from uwac.acoustics.frontend.lofar_gram import lofar_frames, lofar_gram, lofar_min_samples
 
 CFG = FrontendConfig(branches=("mel", "lofar", "demon"), mel_norm="band", n_fft=256, hop_length=256, n_mels=32,
                      fmin=150.0, fmax=8000.0).validate()

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from uwac.acoustics.frontend import FrontendConfig, physics_features
-from uwac.acoustics.frontend.lofar_gram import lofar_freqs
+from uwac.acoustics.frontend.bins import lofar_freqs
 from uwac.training.config import ModelConfig, TrainConfig, min_window_samples
 from uwac.training.frontend import PhysicsFrontend
 from uwac.training.frontend.dft import BandPowerDFT, StridedFIR

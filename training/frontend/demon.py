@@ -11,8 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from uwac.acoustics.frontend.bins import demon_bins
 from uwac.acoustics.frontend.config import FrontendConfig
-from uwac.acoustics.frontend.demon_gram import carrier_taps, demon_bins, envelope_taps
+from uwac.acoustics.frontend.demon_gram import carrier_taps, envelope_taps
 from uwac.acoustics.frontend.filters import hann_window
 from uwac.training.frontend.background import ExcessOverBackground
 from uwac.training.frontend.dft import BandPowerDFT, StridedFIR, frame_rows

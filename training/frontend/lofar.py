@@ -9,9 +9,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from uwac.acoustics.frontend.bins import lofar_bins
 from uwac.acoustics.frontend.config import FrontendConfig
 from uwac.acoustics.frontend.filters import hann_window
-from uwac.acoustics.frontend.lofar_gram import decimation_taps, lofar_bins
+from uwac.acoustics.frontend.lofar_gram import decimation_taps
 from uwac.training.frontend.background import ExcessOverBackground
 from uwac.training.frontend.dft import BandPowerDFT, StridedFIR, frame_rows
 

@@ -11,8 +11,7 @@ import torch
 from torch import nn
 
 from uwac.acoustics.features import FrontendConfig
-from uwac.acoustics.frontend.demon_gram import demon_freqs
-from uwac.acoustics.frontend.lofar_gram import lofar_freqs
+from uwac.acoustics.frontend.bins import demon_freqs, lofar_freqs
 from uwac.acoustics.physics_targets import BLADE_COUNTS, HEADS, shaft_bin_centres_hz
 from uwac.training.config import ModelConfig
 from uwac.training.frontend import build_frontend
