@@ -25,6 +25,8 @@ from uwac.acoustics.stream.blocks import Block
 from uwac.acoustics.stream.footprint import cold_start, core_install_mb
 from uwac.acoustics.stream.scorer import Scorer
 from uwac.acoustics.stream.tracker import Tracker
+from uwac.bench.console_load import measure_console_load
+from uwac.bench.console_load import render_line as render_console_line
 
 CAPACITY_GOAL = 200  # channels per core in real time (issue 6)
 CHANNEL_STEPS = (1, 16, 64, 128, 192, 256, 384)
@@ -119,8 +121,9 @@ def measure_latency(model: str | Path, *, seed: int = 103, snr_db: float = 10.0,
 
 
 def bench_stream(*, model: str | Path, out: str | Path, channels: tuple[int, ...] = CHANNEL_STEPS,
-                 seconds: float = 20.0, seed: int = 0, progress: bool = True) -> dict:
-    """Capacity and latency on one core; writes ``bench_stream.{json,md,png}`` into ``out``."""
+                 seconds: float = 20.0, seed: int = 0, progress: bool = True, console_seconds: float = 300.0) -> dict:
+    """Capacity, latency and the console's load on one core; writes ``bench_stream.{json,md,png}`` into ``out``.
+    ``console_seconds``: audio per run of the console-load measurement (0: not measured)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = measure_capacity(model, channels=channels, seconds=seconds, seed=seed, progress=progress)
@@ -137,6 +140,7 @@ def bench_stream(*, model: str | Path, out: str | Path, channels: tuple[int, ...
               "goal_channels": CAPACITY_GOAL, "latency": measure_latency(model),
               "install": core_install_mb(), "cold_start": cold_start(model)}
     result["goal_met"] = result["channels_per_core_estimate"] >= CAPACITY_GOAL
+    result["console"] = measure_console_load(model, seconds=console_seconds) if console_seconds > 0 else None
     (out / "bench_stream.json").write_text(json.dumps(result, indent=2))
     (out / "bench_stream.md").write_text(render_markdown(result))
     if find_spec("matplotlib") is not None:  # a lean node install measures too, without the picture
@@ -165,6 +169,8 @@ def render_markdown(result: dict) -> str:
               f"of stream time; processing per hop p50 {lat['hop_processing_ms_p50']} ms, "
               f"p99 {lat['hop_processing_ms_p99']} ms; false contacts before the pass: "
               f"{lat['false_contacts_before_onset']}"]
+    if result.get("console"):
+        lines.append(render_console_line(result["console"]))
     inst, cold = result.get("install"), result.get("cold_start")
     if inst:
         parts = ", ".join(f"{p['name']} {p['mb']:.0f}" for p in inst["largest"])

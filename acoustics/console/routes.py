@@ -123,7 +123,7 @@ class Console:
         except ValueError as exc:
             return response(404, json_body({"error": str(exc)}), "application/json")
         buf = io.BytesIO()
-        sf.write(buf, audio, self.ring.rate, format="WAV", subtype="FLOAT")
+        sf.write(buf, audio, self.ring.rate, format="WAV", subtype="PCM_16")  # every browser plays 16-bit PCM
         return response(200, buf.getvalue(), "audio/wav", head=head)
 
     async def _post(self, req: Request) -> bytes:

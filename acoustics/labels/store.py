@@ -83,6 +83,9 @@ def checked(v: Verdict) -> Verdict:
     if v.verdict not in VERDICTS:
         raise ValueError(f"verdict {v.verdict!r}: choose one of {', '.join(VERDICTS)}")
     label = {"rejected": AMBIENT, "confirmed": v.label or v.model_class or ""}.get(v.verdict, v.label)
+    if v.verdict == "confirmed" and label not in CLASSES:
+        raise ValueError(f"the model called contact {v.contact!r} {label or 'nothing'}: there is no class to confirm; "
+                         "relabel it with the class you hear")
     if label not in CLASSES:
         raise ValueError(f"label {label!r} for a {v.verdict} contact: choose one of {', '.join(CLASSES)}")
     if v.verdict == "relabelled" and label == v.model_class and not v.fine_label:

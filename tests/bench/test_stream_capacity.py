@@ -7,7 +7,8 @@ from uwac.bench.stream_capacity import bench_stream, render_markdown
 
 
 def test_bench_stream_reports_capacity_and_latency(tmp_path):
-    result = bench_stream(model=DEFAULT_MODEL, out=tmp_path, channels=(1, 4), seconds=4.0, progress=False)
+    result = bench_stream(model=DEFAULT_MODEL, out=tmp_path, channels=(1, 4), seconds=4.0, progress=False,
+                          console_seconds=160.0)
     rows = result["capacity"]
     assert [r["channels"] for r in rows] == [1, 4]
     for r in rows:
@@ -21,3 +22,8 @@ def test_bench_stream_reports_capacity_and_latency(tmp_path):
     assert json.loads((tmp_path / "bench_stream.json").read_text())["goal_channels"] == 200
     assert (tmp_path / "bench_stream.png").stat().st_size > 0
     assert "detection latency" in render_markdown(result)
+    console = result["console"]
+    assert [r["pages"] for r in console["runs"]] == [0, 5, 0, 5] and all(r["hops"] >= 60 for r in console["runs"])
+    assert all(r["page_bytes"] > 10_000 for r in console["runs"] if r["pages"])  # the pages did receive the stream
+    assert console["p99_ratio"] == round(console["open"]["p99_ms"] / console["none"]["p99_ms"], 3)
+    assert "console load: hop latency with 5 console pages open" in render_markdown(result)
