@@ -10,11 +10,14 @@ cache absorbs it); nothing here is fsync'd, a clip that must last is copied out 
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+from uwac.acoustics.stream.durable import fsync_dir
 
 DEFAULT_KEEP_S = 600.0
 DEFAULT_SEGMENT_S = 10.0
@@ -99,12 +102,16 @@ class ClipRing:
         return out, lo / self.rate
 
     def save(self, path: str | Path, channel: int, start_s: float, end_s: float) -> tuple[Path, float, float]:
-        """Write ``[start_s, end_s)`` of ``channel`` (what the ring holds of it) as a float WAV at the model rate;
-        returns the path and the stream seconds it covers."""
+        """Write ``[start_s, end_s)`` of ``channel`` (what the ring holds of it) as a float WAV at the model rate,
+        fsync'd; returns the path and the stream seconds it covers."""
         audio, first = self.read(channel, start_s, end_s)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(path, audio, self.rate, subtype="FLOAT")
+        with open(path, "wb") as fh:  # on disk before the verdict naming it is committed
+            sf.write(fh, audio, self.rate, subtype="FLOAT", format="WAV")
+            fh.flush()
+            os.fsync(fh.fileno())
+        fsync_dir(path.parent)
         return path, first, first + len(audio) / self.rate
 
     def close(self) -> None:

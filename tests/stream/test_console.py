@@ -108,6 +108,10 @@ def test_console_streams_the_pass_plays_its_clip_and_stores_the_verdict(warship_
         assert wait_for(lambda: page_stream.of("verdict"), 10)
         assert request(port, "GET", "/console/nothing")[0] == 404
         assert request(port, "GET", "/healthz")[0] == 200  # the built-in endpoints still answer
+        assert not [m for m in page_stream.of("health") if m["health"]["alarm"]]
+        daemon.health.stale_hops = 1  # the digitizer sent its last block long ago: the page must say so now
+        assert wait_for(lambda: [m for m in page_stream.of("health") if m["health"]["alarm"]], 15)
+        assert "no hop for" in page_stream.of("health")[-1]["health"]["alarm"]
     finally:
         daemon.request_stop()
         runner.join(timeout=60)
