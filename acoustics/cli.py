@@ -310,8 +310,8 @@ def _add_synth(sub) -> None:
                    help="a contact is labelled present where its per-second SNR is at least this, dB")
     s.add_argument("--confusers", nargs="+", metavar="NAME=P", default=None,
                    help="per-render probability of named confusers and cetaceans (CONFUSER_NAMES and "
-                        "CETACEAN_NAMES of acoustics/synth/events/composition.py): 0 holds a type out of training data, 1 puts it in every "
-                        "render of an open-set check set")
+                        "CETACEAN_NAMES of acoustics/synth/events/composition.py): 0 holds a type out of training "
+                        "data, 1 puts it in every render of an open-set check set")
     s.add_argument("--merchant-models", nargs="+", choices=["je", "wh", "randi"], default=None, metavar="MODEL",
                    help="merchant broadband source models to draw from (je, wh, randi; default all three), e.g. "
                         "'je wh' to train on two and render the third for a source-model shift test")
