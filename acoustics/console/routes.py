@@ -6,7 +6,8 @@
 - ``GET /console/clip?contact=ID``: the contact's audio (WAV) from the ring, ``pad_s`` either side;
 - ``POST /console/verdict``: ``{"contact", "verdict", "label", "fine_label", "note", "analyst"}`` as JSON.
 
-Access: every write needs the token, in an ``X-Uwac-Token`` header (a custom header: a cross-site page cannot
+Access: a loopback console answers only requests that name a loopback host (``Host``: no DNS rebinding); every
+write needs the token, in an ``X-Uwac-Token`` header (a custom header: a cross-site page cannot
 send it without a CORS preflight, which is never granted) with ``Content-Type: application/json``, and an
 ``Origin``, when the browser sends one, naming this server. Bound to a non-loopback address the server asks the
 token of every console request (reads take it as ``?token=`` too: ``EventSource`` and ``<audio>`` send no
@@ -26,12 +27,18 @@ from urllib.parse import parse_qs, urlsplit
 
 from uwac.acoustics.console.feed import ConsoleFeed
 from uwac.acoustics.labels.store import Verdict, VerdictStore
-from uwac.acoustics.stream.service import Request, json_body, response
+from uwac.acoustics.stream.service import Request, is_loopback, json_body, response
 
 log = logging.getLogger(__name__)
 
 PAD_S = 5.0  # seconds of audio kept either side of a contact in its clip
 KEEPALIVE_S = 15.0  # an SSE comment this often keeps proxies and SSH tunnels from closing an idle stream
+
+
+def _loopback_host(host: str) -> bool:
+    """True when a ``Host`` header names this machine's loopback (``127.0.0.1:9750``, ``localhost``, ``[::1]``)."""
+    name = urlsplit(f"//{host}").hostname or ""
+    return bool(name) and is_loopback(name)
 
 
 def page_html() -> bytes:
@@ -80,6 +87,10 @@ class Console:
         head = req.method == "HEAD"
         if req.method not in ("GET", "HEAD", "POST"):
             writer.write(response(405, json_body({"error": f"method {req.method} not allowed"}), "application/json"))
+        elif self.loopback and not _loopback_host(req.headers.get("host", "")):
+            # a page of another site whose name was made to resolve to 127.0.0.1 (DNS rebinding) is not let in
+            writer.write(response(403, json_body({"error": "a loopback console answers loopback host names only"}),
+                                  "application/json"))
         elif not self.loopback and not self._token_ok(req, allow_query=True):
             writer.write(response(403, json_body({"error": "this console needs its access token"}), "application/json"))
         elif req.method == "POST":

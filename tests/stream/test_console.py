@@ -107,6 +107,7 @@ def test_console_streams_the_pass_plays_its_clip_and_stores_the_verdict(warship_
         assert status == 200 and stored["label"] == "merchant" and stored["clip"].startswith("labels/")
         assert wait_for(lambda: page_stream.of("verdict"), 10)
         assert request(port, "GET", "/console/nothing")[0] == 404
+        assert request(port, "GET", "/console/state", headers={"Host": "evil.example:80"})[0] == 403  # rebinding
         assert request(port, "GET", "/healthz")[0] == 200  # the built-in endpoints still answer
         assert not [m for m in page_stream.of("health") if m["health"]["alarm"]]
         daemon.health.stale_hops = 1  # the digitizer sent its last block long ago: the page must say so now
