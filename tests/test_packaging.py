@@ -68,7 +68,8 @@ def test_wheel_holds_one_namespace_and_the_shipped_files(node):
     assert tops == {"uwac"}, tops
     for need in ("uwac/data/models/uwac-default.onnx", "uwac/data/models/uwac-default.int8.onnx",
                  "uwac/data/models/uwac-default.frames.onnx", "uwac/data/models/uwac-default.head.onnx",
-                 "uwac/data/label_maps/deepship.yaml", "uwac/training/configs/default.yaml"):
+                 "uwac/data/label_maps/deepship.yaml", "uwac/training/configs/default.yaml",
+                 "uwac/acoustics/console/page.html"):
         assert need in names, need
 
 
@@ -92,10 +93,11 @@ def test_node_install_is_lean_and_runs_the_shipped_model(node, tmp_path):
     r = run("synth", "--out", "scenes", "--minutes", "0.5", "--clip-seconds", "15", "--workers", "1")
     assert r.returncode == 0, r.stderr[-2000:]
     wav = sorted((tmp_path / "scenes" / "audio").glob("*.wav"))[0]
-    r = run("stream", "--source", str(wav), "--out", "events", "--no-http")
+    r = run("stream", "--source", str(wav), "--out", "events", "--http", "127.0.0.1:0", "--console")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "uwac-default.onnx" in r.stderr and "Traceback" not in r.stderr
     assert "streaming pair: new frames only" in r.stderr  # the installed pair is found, checked and used
+    assert "operator console at http://127.0.0.1:" in r.stderr  # the console runs on the node's core alone
     r = run("evaluate", "x.onnx", "--manifest", "m.csv", "--out", "e")
     assert r.returncode == 2 and "uwac[analysis]" in r.stderr, r.stderr[-2000:]
 

@@ -562,4 +562,7 @@ def run_stream(cfg: StreamConfig, *, install_signals: bool = True) -> int:
     log.info("uwac stream: %s on %s (%d Hz, window %.2f s, hop %.2f s%s); events in %s; %s", cfg.model, cfg.source,
              daemon.info.sample_rate, daemon.info.window_seconds, daemon.scorer.hop / daemon.info.sample_rate,
              ", streaming pair: new frames only" if daemon.split else "", daemon.out, where)
+    if daemon.console is not None:
+        log.info("operator console at %s/console (access token in %s)", daemon.service.url,
+                 daemon.out / "console.token")
     return daemon.run()
