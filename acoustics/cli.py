@@ -67,7 +67,7 @@ def cmd_train(args) -> None:
     from uwac.training.config import load_config
     from uwac.training.train import train
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, args.set)
     if args.epochs is not None:
         cfg.optim.epochs = args.epochs
     if args.init_from is not None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from tests.conftest import CNN_CONFIG
 from tests.stream.polling import wait_for
@@ -63,6 +64,8 @@ def test_verdicts_fine_tune_a_model_that_the_running_daemon_reloads(tmp_path, tr
         assert main(["train", "--config", str(CNN_CONFIG), "--manifest", str(tmp_path / "labels" / "manifest.csv"),
                      "--out", str(tmp_path / "finetune"), "--init-from", str(trained_run), "--set", "optim.epochs=1",
                      "--no-baseline"]) == 0
+        recipe = yaml.safe_load((tmp_path / "finetune" / "config.yaml").read_text())
+        assert recipe["optim"]["epochs"] == 1 and recipe["init_from"] == str(trained_run)  # --set and --init-from
         assert main(["export", str(tmp_path / "finetune"), "--out", str(tmp_path / "new.onnx")]) == 0
         shutil.copy(tmp_path / "new.onnx", served.with_suffix(".tmp"))
         served.with_suffix(".tmp").replace(served)  # an atomic swap, as a deploy script does
