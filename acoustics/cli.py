@@ -161,10 +161,23 @@ def cmd_card(args) -> None:
     print(f"wrote {write_card(model=args.model, evaluations=args.eval, out=args.out, run=args.run)}")
 
 
+def _write_adapted(rows: list, skipped: list[str], out: Path, nothing: str) -> Path:
+    """Write an adapter's ``skipped.txt`` beside ``out``, then its manifest, or refuse (``nothing``: why) when no
+    row is usable; returns the skipped report's path."""
+    from uwac.acoustics.manifest import ManifestError, write_manifest
+
+    report = out.parent / "skipped.txt"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("".join(f"{line}\n" for line in skipped))
+    if not rows:
+        raise ManifestError(f"{nothing}; see {report}")
+    write_manifest(rows, out)
+    return report
+
+
 def cmd_adapt(args) -> None:
     """Turn a public dataset's tree into a manifest, with a ``skipped.txt`` report beside it."""
     from uwac.acoustics.datasets import ADAPTERS
-    from uwac.acoustics.manifest import ManifestError, write_manifest
 
     kwargs = {"label_map": args.label_map}
     if args.dataset == "shipsear":
@@ -172,12 +185,7 @@ def cmd_adapt(args) -> None:
     if args.dataset == "vtuad":
         kwargs["scenario"] = args.scenario
     rows, skipped = ADAPTERS[args.dataset](args.root, **kwargs)
-    report = args.out.parent / "skipped.txt"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text("".join(f"{line}\n" for line in skipped))
-    if not rows:
-        raise ManifestError(f"no usable audio under {args.root} for {args.dataset}; see {report}")
-    write_manifest(rows, args.out)
+    report = _write_adapted(rows, skipped, args.out, f"no usable audio under {args.root} for {args.dataset}")
     if args.dataset == "realclips":
         from uwac.acoustics.datasets.realclips import role_report
 
@@ -190,16 +198,10 @@ def cmd_labels_import(args) -> None:
     """An analyst's Raven selection table over its audio → a manifest (``source=analyst``) and ``skipped.txt``."""
     from uwac.acoustics.audio_io import audio_info
     from uwac.acoustics.datasets.raven import manifest_from_raven
-    from uwac.acoustics.manifest import ManifestError, write_manifest
 
     rows, skipped = manifest_from_raven(args.table, audio=args.audio, label_map=args.label_map,
                                         label_column=args.label_column)
-    report = args.out.parent / "skipped.txt"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text("".join(f"{line}\n" for line in skipped))
-    if not rows:
-        raise ManifestError(f"no usable selection in {args.table} over {args.audio}; see {report}")
-    write_manifest(rows, args.out)
+    report = _write_adapted(rows, skipped, args.out, f"no usable selection in {args.table} over {args.audio}")
     multi = sorted({r.path for r in rows if audio_info(r.path)[1] > 1})
     if multi:
         print(f"note: {len(multi)} file(s) hold several channels; the manifest keeps each selection's channel, "
