@@ -21,6 +21,7 @@ import hmac
 import io
 import json
 import logging
+import secrets
 from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -169,7 +170,7 @@ class Console:
         index = self.ring_channel(int(contact["channel"]))
         if self.ring is not None and index is not None:
             try:
-                path, clip_start, _ = self.ring.save(self.clip_dir / f"{cid}-{len(self.store.history()) + 1}.wav",
+                path, clip_start, _ = self.ring.save(self.clip_dir / f"{cid}-{secrets.token_hex(4)}.wav",
                                                      index, *self._span(contact))
                 clip = str(path.relative_to(self.store.folder))
             except ValueError as exc:
