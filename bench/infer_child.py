@@ -110,11 +110,12 @@ def measure(spec: dict, windows: np.ndarray) -> tuple[dict, np.ndarray]:
 
 
 def measure_stream(spec: dict, windows: np.ndarray) -> tuple[dict, np.ndarray]:
-    """The streaming pair as a node runs it: ``batch`` channels (the same audio on each), every call one step of
-    every channel from the frames kept since the window before (``windows`` one step apart). Per pass the first
-    window primes the cache untimed; latency per window = call time / channels. The result has ``measure``'s keys,
-    ``frontend_s`` / ``network_s`` the frames and head halves, ``hop_seconds`` the step and
-    ``max_abs_prob_diff_vs_whole`` against the whole file on the same windows."""
+    """The streaming graphs as a node runs them: ``batch`` channels (the same audio on each), every call one step
+    of every channel from the signals and frames kept since the window before (``windows`` one step apart). Per
+    pass the first window primes the cache untimed; latency per window = call time / channels. The result has
+    ``measure``'s keys, ``frontend_s`` the signal and frames stages, ``network_s`` the head, ``stage_s`` each
+    stage alone, ``hop_seconds`` the step and ``max_abs_prob_diff_vs_whole`` against the whole file on the same
+    windows."""
     t0 = time.perf_counter()
     from uwac.acoustics.contract import load_session, run_batch
     from uwac.acoustics.split_model import FrameCache, load_split
@@ -159,18 +160,21 @@ def measure_stream(spec: dict, windows: np.ndarray) -> tuple[dict, np.ndarray]:
 
 
 class _TimedHalves:
-    """Wraps a pair's two sessions so the frames and head calls of timed steps (while ``active``) are timed
-    apart (s, summed)."""
+    """Wraps the streaming graphs' sessions (signal, when there is one, frames, head) so their calls in timed
+    steps (while ``active``) are timed apart (s, summed)."""
 
     def __init__(self, split):
-        self.seconds = {"frames": 0.0, "head": 0.0}
+        self.seconds = {role: 0.0 for role in ("signal", "frames", "head") if getattr(split, role) is not None}
         self.active = False
         for role in self.seconds:
             setattr(split, role, _Timed(getattr(split, role), self, role))
 
     def split(self, n: int) -> dict:
-        """``frontend_s`` / ``network_s``: the frames and head halves' s per window over ``n`` windows."""
-        return {"frontend_s": self.seconds["frames"] / n, "network_s": self.seconds["head"] / n}
+        """``frontend_s`` (signal and frames stages) / ``network_s`` (head) per window over ``n`` windows, and
+        ``stage_s`` per stage."""
+        front = sum(s for role, s in self.seconds.items() if role != "head")
+        return {"frontend_s": front / n, "network_s": self.seconds["head"] / n,
+                "stage_s": {role: s / n for role, s in self.seconds.items()}}
 
 
 class _Timed:

@@ -43,8 +43,8 @@ def render_markdown(result: dict) -> str:
              f"{p['repeats']} timed pass(es); each row in a fresh process. onnxruntime "
              f"{p.get('onnxruntime', '?')}, providers asked for: {requested} (this build offers "
              f"{', '.join(p.get('available_providers') or ['?'])}).", "",
-             *([f"The streaming pair's row scores windows {p['stream_step_samples'] / p['sample_rate']:g} s apart, "
-                "each from the frames kept since the window before (batch = channels stepped together; its "
+             *([f"The streaming row scores windows {p['stream_step_samples'] / p['sample_rate']:g} s apart, each "
+                "from the signals and frames kept since the window before (batch = channels stepped together; its "
                 "probability difference is against the whole file on the same windows).", ""]
                if p.get("stream") else []),
              "| pipeline | batch | ran on | p50 ms/window | p99 ms/window | windows/s | × real time per core "
@@ -118,6 +118,12 @@ def _split_lines(result: dict) -> list[str]:
             cells = "".join(f"{_fmt(ms.get(b))} | " for b in parts)
             lines.append(f"| {r['label']} | {r['batch']} | {cells}{r['frontend_ms']:.2f} | {r['network_ms']:.2f} | "
                          f"{100 * r['frontend_share']:.0f} % | {r['split_source']} |")
+    for r in result["rows"]:
+        if r.get("stage_s"):  # the streaming graphs, timed stage by stage
+            stages = ", ".join(f"{role} {1e3 * sec:.2f} ms" for role, sec in r["stage_s"].items())
+            lines += ["", f"{r['label']}, batch {r['batch']}, per window and stage: {stages} (signal: the new audio "
+                      "filtered into LOFAR's decimated signal and DEMON's envelopes; frames: the new frames from the "
+                      "kept signals and the log-mel's new audio; head: the network on the window's kept frames)."]
     lines += _profile_notes(result)
     lines += ["", "Onnxruntime rows: shares of node kernel time from a separate profiled session, applied to the "
               "timed mean (on a GPU provider a node's time is its host-side launch, so the split is indicative); a "

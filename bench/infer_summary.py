@@ -28,7 +28,8 @@ PIPELINES = {  # key -> (label, family letter)
     "ort-fp32": ("onnxruntime fp32", "a"),
     "ort-fp16": ("onnxruntime fp16 (fp32 front-end)", "a"),
     "ort-int8": ("onnxruntime int8", "a"),
-    "ort-stream": ("onnxruntime fp32 streaming pair (each step's new frames, then the head)", "a"),
+    "ort-stream": ("onnxruntime fp32 streaming graphs (each step's new signal samples and frames, then the head)",
+                   "a"),
     "torch": ("PyTorch eager", "b"),
     "librosa-torch": ("host front-end (librosa log-mel, or the numpy physics reference) + torch network", "c"),
 }

@@ -121,7 +121,10 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--windows", type=float, nargs="+", default=[3.2, 4.6, 6.0, 9.0], help="window lengths, s")
-    p.add_argument("--manifest", type=Path, default=None, help="default: render --minutes of 12-s clips into OUT/data")
+    p.add_argument("--manifest", type=Path, default=None,
+                   help="default: render --minutes of --clip-seconds clips into OUT/data")
+    p.add_argument("--clip-seconds", type=float, default=12.0,
+                   help="length of the rendered clips, s (at least the longest window)")
     p.add_argument("--minutes", type=float, default=600.0)
     p.add_argument("--seed", type=int, default=81)
     p.add_argument("--epochs", type=int, default=8)
@@ -140,7 +143,8 @@ def main(argv: list[str] | None = None) -> None:
         if not manifest.exists():
             from uwac.acoustics.synth import render_dataset
 
-            manifest = render_dataset(out_dir=a.out / "data", minutes=a.minutes, seed=a.seed, clip_seconds=12.0)
+            manifest = render_dataset(out_dir=a.out / "data", minutes=a.minutes, seed=a.seed,
+                                      clip_seconds=a.clip_seconds)
     common = {"manifest": manifest, "out": a.out, "config": a.config, "epochs": a.epochs, "threads": a.threads}
     rows = [sweep_one(w, **common) for w in a.windows]
     rows += [sweep_one(a.labels_window, window_labels=policy, **common) for policy in a.other_labels]

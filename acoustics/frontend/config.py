@@ -19,21 +19,22 @@ SILENCE_POWER = 1e-20
 class LofarConfig:
     """LOFAR branch: low-pass + decimate, long Hann DFT frames, dB over a two-pass split-window background.
 
-    decimation: integer factor from the model rate (16 kHz / 6 = 2666.7 Hz). fir_taps, fir_cutoff_hz,
+    decimation: integer factor from the model rate (16 kHz / 5 = 3200 Hz). fir_taps, fir_cutoff_hz,
     fir_beta: the Kaiser-windowed low-pass applied before decimating (stopband from fs/decimation − fmax, so
-    nothing aliases into the kept band). n_fft, hop: frame length and hop in decimated samples (8192 at
-    2666.7 Hz = 3.07 s, 0.326 Hz bins; hop 2048 = 0.77 s). fmin, fmax: kept band [Hz]. tpsw_half_bins,
+    nothing aliases into the kept band). n_fft, hop: frame length and hop in decimated samples (10240 at
+    3200 Hz = 3.2 s, 0.3125 Hz bins; hop 3200 = 1 s, so frames line up with a 2-s decision hop and a stream
+    reuses them). fmin, fmax: kept band [Hz]. tpsw_half_bins,
     tpsw_gap_bins: the split window's half-width and centre gap [bins]; tpsw_clip: pass 2 replaces bins above
     clip × the pass-1 background by it, so lines do not raise their own background. floor_rel: power floor
     relative to the frame's mean kept power (gain-invariant). clip_db: the output range before / 10.
     """
 
-    decimation: int = 6
+    decimation: int = 5
     fir_taps: int = 96
     fir_cutoff_hz: float = 1300.0
     fir_beta: float = 6.0
-    n_fft: int = 8192
-    hop: int = 2048
+    n_fft: int = 10240
+    hop: int = 3200
     fmin: float = 10.0
     fmax: float = 1000.0
     tpsw_half_bins: int = 24
@@ -52,7 +53,7 @@ class DemonConfig:
     carrier_beta) and the rate its |·|² is taken at (16 kHz / 4 = 4 kHz, at least the band's width).
     envelope_taps / envelope_decimation / envelope_cutoff_hz: the envelope's low-pass and decimation
     (4 kHz / 16 = 250 Hz: modulation to 125 Hz). n_fft, hop: envelope frames (768 at 250 Hz = 3.07 s, 0.326 Hz
-    bins; hop 192 = 0.77 s). fmin, fmax: kept modulation band [Hz]. tpsw_*, floor_rel, clip_db: as LOFAR.
+    bins; hop 250 = 1 s, lined up with a 2-s decision hop like LOFAR's). fmin, fmax: kept modulation band [Hz]. tpsw_*, floor_rel, clip_db: as LOFAR.
     """
 
     bands_hz: tuple[tuple[float, float], ...] = ((1000.0, 3000.0), (3000.0, 7000.0))
@@ -64,7 +65,7 @@ class DemonConfig:
     envelope_cutoff_hz: float = 110.0
     envelope_beta: float = 6.0
     n_fft: int = 768
-    hop: int = 192
+    hop: int = 250
     fmin: float = 0.5
     fmax: float = 100.0
     tpsw_half_bins: int = 9

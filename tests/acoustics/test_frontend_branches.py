@@ -43,10 +43,12 @@ def test_a_tone_lands_within_one_lofar_bin_of_its_frequency(f_hz):
 
 
 def test_lofar_decimation_keeps_tones_above_the_band_out():
-    """A 1.8 kHz tone would alias to 867 Hz at 2.67 kHz without the low-pass; it must not appear."""
+    """A tone 600 Hz below the decimated rate (2.6 kHz at 3.2 kHz) would alias to 600 Hz without the low-pass;
+    it must not appear."""
     t = np.arange(6 * FS) / FS
-    x = noise() + 0.2 * np.sin(2 * np.pi * 1800.0 * t)  # 50 dB over the noise in a LOFAR bin
-    alias = abs(lofar_rate(CFG) - 1800.0)
+    tone = lofar_rate(CFG) - 600.0
+    x = noise() + 0.2 * np.sin(2 * np.pi * tone * t)  # 50 dB over the noise in a LOFAR bin
+    alias = abs(lofar_rate(CFG) - tone)
     near = np.abs(lofar_freqs(CFG) - alias) < 1.0
     assert lofar_gram(x, CFG).mean(axis=0)[near].max() * 10 < 6.0
 
@@ -104,7 +106,7 @@ def test_tpsw_background_ignores_the_line_it_measures():
 
 
 def test_frame_counts_and_minimum_lengths():
-    assert lofar_frames(6 * FS, CFG) == 4
+    assert lofar_frames(6 * FS, CFG) == 3  # 3.2-s frames 1 s apart
     assert lofar_frames(lofar_min_samples(CFG), CFG) == 1 and lofar_frames(lofar_min_samples(CFG) - 1, CFG) == 0
     assert lofar_gram(noise(lofar_min_samples(CFG) / FS + 1e-6), CFG).shape[0] == 1
     assert demon_gram(noise(demon_min_samples(CFG) / FS + 1e-6), CFG).shape[1] == 1
@@ -114,7 +116,7 @@ def test_frame_counts_and_minimum_lengths():
 
 
 def test_config_refuses_a_band_that_would_alias():
-    bad = FrontendConfig(branches=("lofar",), lofar=FrontendConfig().lofar.__class__(fir_cutoff_hz=1900.0))
+    bad = FrontendConfig(branches=("lofar",), lofar=FrontendConfig().lofar.__class__(fir_cutoff_hz=2300.0))  # > 3200 − 1000
     with pytest.raises(ValueError, match="alias"):
         bad.validate()
     with pytest.raises(ValueError, match="branches"):

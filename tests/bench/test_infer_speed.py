@@ -41,8 +41,8 @@ def bench(tmp_path_factory, trained_run, exported_model):
 
 @pytest.fixture(scope="module")
 def ear_bench(tmp_path_factory, ear_run):
-    """``uwac bench infer`` on a tiny ear run, exporting it and its streaming pair on the way (9 s of audio: two 6-s
-    windows 2 s apart, and two 2.304 s apart for the pair; batch 1)."""
+    """``uwac bench infer`` on a tiny ear run, exporting it and its streaming graphs on the way (9 s of audio: two 6-s
+    windows 2 s apart, scored whole and stepped by the streaming graphs; batch 1)."""
     from uwac.acoustics.cli import main
 
     out = tmp_path_factory.mktemp("bench_ear")
@@ -142,8 +142,11 @@ def test_ear_bench_splits_the_time_by_branch(ear_bench):
     assert p["fp32"].endswith("model.onnx") and p["windows"] == 2
     rows = ok_rows(result)
     assert {r["pipeline"] for r in rows} == {"ort-fp32", "ort-stream", "torch", "librosa-torch"}
-    stream = next(r for r in rows if r["pipeline"] == "ort-stream")  # frames half and head half, timed apart
-    assert stream["hop_seconds"] == pytest.approx(2.304) and stream["max_abs_prob_diff_vs_ort_fp32"] <= 1e-4
+    stream = next(r for r in rows if r["pipeline"] == "ort-stream")  # signal, frames and head stages, timed apart
+    assert stream["hop_seconds"] == pytest.approx(2.0) and stream["max_abs_prob_diff_vs_ort_fp32"] <= 1e-4
+    assert set(stream["stage_s"]) == {"signal", "frames", "head"} and min(stream["stage_s"].values()) > 0
+    assert stream["frontend_s"] == pytest.approx(stream["stage_s"]["signal"] + stream["stage_s"]["frames"])
+    assert "per window and stage: signal" in (out / "bench_infer.md").read_text()
     assert stream["frontend_ms"] > 0 and stream["network_ms"] > 0 and stream["split_source"] == "timed stages"
     for r in rows:
         if r is stream:

@@ -1,6 +1,7 @@
-"""The physics ear's streaming pair: the frames and head halves are the whole model to the bit, a step lines up
-with every branch's frames, the exported pair steps a stream (gaps, several channels, odd blocks) to the whole
-file's probabilities, a steady hop allocates nothing, and a pair that does not belong to its file is refused."""
+"""The physics ear's streaming graphs: signal, frames and head stages are the whole model to the bit, a step lines
+up with every branch's frames and signal samples, the exported graphs step a stream (gaps, several channels, odd
+blocks) to the whole file's probabilities and frames, a steady hop allocates nothing, graphs that do not belong
+to their file are refused, and a pair exported before the signal stage still steps."""
 
 import json
 import shutil
@@ -12,12 +13,12 @@ import pytest
 import torch
 
 from uwac.acoustics.contract import ModelError, load_session
-from uwac.acoustics.split_model import SPLIT_KEY, load_split, pair_paths
+from uwac.acoustics.split_model import SPLIT_KEY, FrameCache, load_split, pair_paths
 from uwac.acoustics.stream.blocks import Block
 from uwac.acoustics.stream.scorer import Scorer
 from uwac.export.stream_split import choose_step, frame_hops, split_plan
 from uwac.training.checkpoint import load_checkpoint
-from uwac.training.models.split import FRAME_AXIS, FrameFeatures, WindowHead
+from uwac.training.models.split import FRAME_AXIS, SignalFeatures, WindowHead, frames_of_audio
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_head_over_frames_is_the_whole_model(ear):
     x = torch.randn(3, cfg.window_samples() + 777) * 0.05
     with torch.no_grad():
         whole = model(x)
-        split = WindowHead(model, physics=False)(*FrameFeatures(model)(*[x] * len(cfg.frontend.branches)))
+        split = WindowHead(model, physics=False)(*frames_of_audio(model, *[x] * len(cfg.frontend.branches)))
     for a, b in zip(whole, split, strict=True):
         assert torch.equal(a, b)
 
@@ -50,15 +51,22 @@ def test_a_step_shares_whole_frames_with_the_window_before(ear):
     model, cfg = ear
     fe, window = cfg.frontend, cfg.window_samples()
     hops = frame_hops(fe)
-    assert hops == {"mel": 256, "lofar": 12288, "demon": 12288}
+    assert hops == {"mel": 256, "lofar": 16000, "demon": 16000}  # every frame hop divides the 2-s decision hop
     plan = split_plan(model, fe, window=window, hop=cfg.hop_samples(), reference_sha256="0" * 64)
-    assert plan.step == choose_step(hops, cfg.hop_samples()) == 36864  # 2.304 s: the first multiple ≥ the 2-s hop
+    assert plan.step == choose_step(hops, cfg.hop_samples()) == cfg.hop_samples() == 32000
     assert all(plan.step % h == 0 for h in hops.values())
     x = torch.randn(1, window + plan.step) * 0.05
+    n = len(hops)
     with torch.no_grad():
-        first = FrameFeatures(model)(*[x[:, :window]] * len(hops))
-        second = FrameFeatures(model)(*[x[:, plan.step:]] * len(hops))
-        tails = FrameFeatures(model)(*[x[:, plan.step + b.tail_start:] for b in plan.branches])
+        first = frames_of_audio(model, *[x[:, :window]] * n)
+        second = frames_of_audio(model, *[x[:, plan.step:]] * n)
+        signals = dict(zip(SignalFeatures(model).branches, SignalFeatures(model)(*[x[:, plan.step:]] * 2), strict=True))
+        fresh = SignalFeatures(model)(*[x[:, plan.step + b.tail_start:] for b in plan.signal_branches])
+        tails = [getattr(model.frontend, b.name).from_signal(signals[b.name][..., b.signal_start:]) if b.signal_rate
+                 else model.frontend.mel.mel_power(x[:, plan.step + b.tail_start:]) for b in plan.branches]
+    for b, new_signal in zip(plan.signal_branches, fresh, strict=True):  # the new audio gives the new signal
+        assert new_signal.shape[-1] == plan.signal_new(b) == plan.step // b.signal_rate
+        assert torch.allclose(new_signal, signals[b.name][..., -plan.signal_new(b):], atol=1e-6)
     for b, f1, f2, t in zip(plan.branches, first, second, tails, strict=True):
         axis = FRAME_AXIS[b.name]
         assert f2.shape[axis] == b.frames and t.shape[axis] == b.new
@@ -70,20 +78,41 @@ def test_a_step_shares_whole_frames_with_the_window_before(ear):
 def test_pair_is_plain_ops_and_names_its_model(pair):
     path, report = pair
     split = report["split"]
-    assert split["max_abs_prob_diff_vs_whole"] <= 1e-4 and split["step_seconds"] == pytest.approx(2.304)
+    assert split["max_abs_prob_diff_vs_whole"] <= 1e-4 and split["step_seconds"] == pytest.approx(2.0)
+    assert set(pair_paths(path)) == {"signal", "frames", "head"}
     for role, half in pair_paths(path).items():
         proto = onnx.load(str(half))
         ops = {n.op_type for n in proto.graph.node}
         assert not ops & {"STFT", "DFT", "MelWeightMatrix", "Gather"}
         props = {p.key: p.value for p in proto.metadata_props}
-        assert props["uwac.split_role"] == role and json.loads(props[SPLIT_KEY])["step_samples"] == 36864
+        assert props["uwac.split_role"] == role and json.loads(props[SPLIT_KEY])["step_samples"] == 32000
     with pytest.raises(ModelError, match="half of a model's streaming pair"):
         load_session(pair_paths(path)["frames"])
 
 
+def test_kept_signals_and_frames_equal_each_windows_own(pair):
+    """Stepping keeps, per channel, exactly the signals and frames each window computed afresh would have."""
+    path, _ = pair
+    session, info = load_session(path)
+    split = load_split(path, session, info)
+    plan, rng = split.plan, np.random.default_rng(3)
+    t = np.arange(plan.window + 4 * plan.step) / info.sample_rate
+    audio = np.stack([0.02 * rng.standard_normal(t.size) + 0.1 * np.sin(2 * np.pi * f * t) * (1 + 0.5 * np.sin(5 * t))
+                      for f in (61.0, 433.0)]).astype(np.float32)
+    cache = FrameCache(split, 2)
+    for i in range(5):
+        window = audio[:, i * plan.step: i * plan.step + plan.window]
+        cache.score(window, primed=i > 0)
+        fresh = split.window_signals(np.ascontiguousarray(window))
+        for b in plan.signal_branches:
+            np.testing.assert_allclose(cache.signals[b.input], fresh[b.input][..., b.signal_start:], rtol=0, atol=1e-6)
+        for name, frames in split.window_frames(np.ascontiguousarray(window), fresh).items():
+            np.testing.assert_allclose(cache.state[name], frames, rtol=0, atol=1e-5)
+
+
 def stream(session, info, split, audio, block=7000, gap_at=None):
     """Every hop's (start s, probabilities, physics) of a Scorer over ``audio [n, channels]`` at the pair's step."""
-    scorer = Scorer(session, info, hop_samples=None if split else 36864, split=split)
+    scorer = Scorer(session, info, hop_samples=None if split else 32000, split=split)
     hops = []
     for i in range(0, len(audio), block):
         gap = 5000 if gap_at is not None and i <= gap_at < i + block else 0
@@ -103,7 +132,7 @@ def test_stepping_the_pair_scores_a_stream_as_the_whole_file(pair):
     whole = stream(session, info, None, audio, gap_at=14 * info.sample_rate)
     stepped = stream(session, info, split, audio, gap_at=14 * info.sample_rate)
     assert [h[0] for h in stepped] == [h[0] for h in whole] and len(whole) >= 5
-    assert np.diff([h[0] for h in whole]).min() == pytest.approx(2.304)  # the pair's step, and a restart after the gap
+    assert np.diff([h[0] for h in whole]).min() == pytest.approx(2.0)  # the graphs' step, and a restart after the gap
     for (_, p, q), (_, p2, q2) in zip(whole, stepped, strict=True):
         assert np.abs(p - p2).max() <= 1e-4 and np.abs(q - q2).max() <= 1e-4
 
@@ -140,10 +169,13 @@ def test_a_pair_that_is_not_its_models_is_refused(pair, tmp_path):
     with pytest.raises(ModelError, match="incomplete"):
         load_split(other, session, info)
     shutil.copy(pair_paths(path)["head"], halves["head"])
+    with pytest.raises(ModelError, match="incomplete"):  # the plan names a signal stage
+        load_split(other, session, info)
+    shutil.copy(pair_paths(path)["signal"], halves["signal"])
     with pytest.raises(ModelError, match="SHA-256"):
         load_split(other, session, info)
     with pytest.raises(ValueError, match="does not step the streaming pair"):
-        Scorer(*load_session(path), hop_samples=32000, split=load_split(path, *load_session(path)))
+        Scorer(*load_session(path), hop_samples=48000, split=load_split(path, *load_session(path)))
 
 
 def test_daemon_steps_the_shipped_pair_and_scores_whole_when_it_is_broken(tmp_path, caplog):
@@ -162,7 +194,8 @@ def test_daemon_steps_the_shipped_pair_and_scores_whole_when_it_is_broken(tmp_pa
     broken.parent.mkdir()
     for src, dst in zip([DEFAULT_MODEL, *pair_paths(DEFAULT_MODEL).values()], [broken, *pair_paths(broken).values()],
                         strict=True):
-        shutil.copy(src, dst)
+        if src.exists():
+            shutil.copy(src, dst)
     head = pair_paths(broken)["head"]
     head.write_bytes(head.read_bytes()[:1000])
     hops = {}
@@ -172,6 +205,6 @@ def test_daemon_steps_the_shipped_pair_and_scores_whole_when_it_is_broken(tmp_pa
             cfg = StreamConfig(model=model, source=str(tmp_path / "s.wav"), out=tmp_path / name, http=None)
             assert run_stream(cfg, install_signals=False) == 0
         hops[name] = caplog.text
-    assert "streaming pair: new frames only" in hops["shipped"] and "hop 2.30 s" in hops["shipped"]
+    assert "streaming pair: new frames only" in hops["shipped"] and "hop 2.00 s" in hops["shipped"]
     assert "streaming pair not used" in hops["broken"] and "onnxruntime cannot load it" in hops["broken"]
     assert "hop 2.00 s" in hops["broken"]

@@ -44,13 +44,25 @@ class DemonBranch(nn.Module):
         power = z.square().unflatten(1, (self.bands, 2)).sum(dim=2)  # re² + im²
         return self.envelope_fir(power)                               # the same low-pass on every band
 
-    def frames(self, audio: torch.Tensor) -> torch.Tensor:
-        """Mean-removed, Hann-windowed envelope frames ``[batch, bands, frames, n_fft]``."""
-        frames = frame_rows(self.envelopes(audio), self.n_fft, self.hop)
+    def signal(self, audio: torch.Tensor) -> torch.Tensor:
+        """The envelopes the frames are cut from (:meth:`envelopes`; what a stream keeps)."""
+        return self.envelopes(audio)
+
+    def frames_of(self, envelopes: torch.Tensor) -> torch.Tensor:
+        """Mean-removed, Hann-windowed frames ``[batch, bands, frames, n_fft]`` of envelopes."""
+        frames = frame_rows(envelopes, self.n_fft, self.hop)
         return (frames - frames.mean(dim=-1, keepdim=True)) * self.window
 
+    def frames(self, audio: torch.Tensor) -> torch.Tensor:
+        """Mean-removed, Hann-windowed envelope frames ``[batch, bands, frames, n_fft]``."""
+        return self.frames_of(self.envelopes(audio))
+
+    def from_signal(self, envelopes: torch.Tensor) -> torch.Tensor:
+        """The DEMON gram of envelopes (:meth:`signal`): ``forward`` = ``from_signal ∘ signal``."""
+        return self.excess(self.dft(self.frames_of(envelopes)))
+
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        return self.excess(self.dft(self.frames(audio)))
+        return self.from_signal(self.signal(audio))
 
     def fast(self, audio: torch.Tensor) -> torch.Tensor:
         """The same through ``torch.fft`` (training on CPU)."""

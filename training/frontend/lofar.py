@@ -32,12 +32,24 @@ class LofarBranch(nn.Module):
                                            half=lo.tpsw_half_bins, gap=lo.tpsw_gap_bins, clip=lo.tpsw_clip,
                                            floor_rel=lo.floor_rel, clip_db=lo.clip_db)
 
+    def signal(self, audio: torch.Tensor) -> torch.Tensor:
+        """The decimated signal ``[batch, samples / decimation]`` the frames are cut from (what a stream keeps)."""
+        return self.decimate(audio)
+
+    def frames_of(self, signal: torch.Tensor) -> torch.Tensor:
+        """Hann-windowed frames ``[batch, frames, n_fft]`` of a decimated signal."""
+        return frame_rows(signal, self.n_fft, self.hop) * self.window
+
     def frames(self, audio: torch.Tensor) -> torch.Tensor:
         """Decimated, Hann-windowed frames ``[batch, frames, n_fft]``."""
-        return frame_rows(self.decimate(audio), self.n_fft, self.hop) * self.window
+        return self.frames_of(self.signal(audio))
+
+    def from_signal(self, signal: torch.Tensor) -> torch.Tensor:
+        """The LOFARgram of a decimated signal (:meth:`signal`): ``forward`` = ``from_signal ∘ signal``."""
+        return self.excess(self.dft(self.frames_of(signal)))
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        return self.excess(self.dft(self.frames(audio)))
+        return self.from_signal(self.signal(audio))
 
     def fast(self, audio: torch.Tensor) -> torch.Tensor:
         """The same through ``torch.fft`` (training on CPU)."""

@@ -1,11 +1,14 @@
-"""The physics ear cut at the frame boundary, for streaming: a frames half and a head half.
+"""The physics ear cut for streaming: a signal stage, a frames stage and a head.
 
 Every LOFAR, DEMON and log-mel frame depends only on its own stretch of audio, so two windows one step apart
-(a whole number of every branch's frame hop) share all but the newest frames. :class:`FrameFeatures` computes
-a branch's frames from any span of audio; :class:`WindowHead` turns one window's frames into the contract's
-outputs (the window-wide operations: the log-mel's normalisation, statistics over frames, the network, the
-physics readout). ``WindowHead(FrameFeatures(window))`` is the whole model, to the bit; a node that keeps the
-previous window's frames computes only the new ones (``acoustics/split_model.py``).
+(a whole number of every branch's frame hop) share all but the newest frames. LOFAR and DEMON frames are cut
+from a slower signal (the decimated audio, the carrier bands' envelopes) whose samples are shared too, so a
+stream filters only its new audio: :class:`SignalFeatures` computes those signals from any span of audio,
+:class:`FrameFeatures` a branch's frames from its signal (the log-mel's from audio), and :class:`WindowHead`
+turns one window's frames into the contract's outputs (the window-wide operations: the log-mel's normalisation,
+statistics over frames, the network, the physics readout). ``WindowHead(FrameFeatures(SignalFeatures(window)))``
+is the whole model, to the bit; a node that keeps the previous window's signals and frames computes only the
+new ones (``acoustics/split_model.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +22,20 @@ from uwac.training.models.classifier import Classifier, PhysicsReadout
 # Axis of the frames in each branch's per-frame output (batch first): mel power [b, mels, frames], LOFAR
 # [b, frames, bins], DEMON [b, bands, frames, bins].
 FRAME_AXIS = {"mel": 2, "lofar": 1, "demon": 2}
+# Branches whose frames are cut from a signal slower than the audio (its samples along the last axis): LOFAR's
+# decimated audio [b, n], DEMON's envelopes [b, bands, n].
+SIGNAL_BRANCHES = ("lofar", "demon")
 
 
 def frame_input(branch: str) -> str:
-    """Name of the frames graph's audio input for ``branch``: each branch reads its own span."""
+    """Name of the audio input for ``branch`` (of the signal graph, or of the frames graph for the log-mel):
+    each branch reads its own span."""
     return f"audio_{branch}"
+
+
+def signal_output(branch: str) -> str:
+    """Name of ``branch``'s signal (an output of the signal graph, an input of the frames graph)."""
+    return f"{branch}_signal"
 
 
 def frame_output(branch: str) -> str:
@@ -39,21 +51,50 @@ def split_branches(model: Classifier) -> tuple[str, ...]:
     return tuple(model.frontend.branches)
 
 
+def signal_branches(model: Classifier) -> tuple[str, ...]:
+    """The model's branches whose frames come from a signal stage (:data:`SIGNAL_BRANCHES`), in model order."""
+    return tuple(b for b in split_branches(model) if b in SIGNAL_BRANCHES)
+
+
+class SignalFeatures(nn.Module):
+    """One audio span per signal branch ``[batch, samples]`` → that branch's signal (LOFAR: decimated audio
+    ``[batch, n]``; DEMON: envelopes ``[batch, bands, n]``), in ``signal_branches`` order."""
+
+    def __init__(self, model: Classifier):
+        super().__init__()
+        self.branches = signal_branches(model)
+        self.frontend = model.frontend
+
+    def forward(self, *audio: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(getattr(self.frontend, b).signal(x) for b, x in zip(self.branches, audio, strict=True))
+
+
 class FrameFeatures(nn.Module):
-    """One audio span per branch ``[batch, samples]`` → that branch's frames: mel power (before the window's
-    normalisation), LOFAR and DEMON grams (dB over background / 10), in ``split_branches`` order."""
+    """Per branch, in ``split_branches`` order, its input → its frames: the log-mel from an audio span (mel power,
+    before the window's normalisation), LOFAR and DEMON from a span of their signal (:class:`SignalFeatures`;
+    grams in dB over background / 10)."""
 
     def __init__(self, model: Classifier):
         super().__init__()
         self.branches = split_branches(model)
         self.frontend = model.frontend
 
-    def forward(self, *audio: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         out = []
-        for branch, x in zip(self.branches, audio, strict=True):
+        for branch, x in zip(self.branches, inputs, strict=True):
             module = getattr(self.frontend, branch)
-            out.append(module.mel_power(x) if branch == "mel" else module(x))
+            out.append(module.mel_power(x) if branch == "mel" else module.from_signal(x))
         return tuple(out)
+
+
+def frames_of_audio(model: Classifier, *audio: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Every branch's frames from one audio span per branch (``split_branches`` order): the signal stage, then
+    the frames stage; what a window's frames are, the reference a stream's kept frames must equal."""
+    branches = split_branches(model)
+    spans = dict(zip(branches, audio, strict=True))
+    sig = SignalFeatures(model)
+    signals = dict(zip(sig.branches, sig(*[spans[b] for b in sig.branches]), strict=True))
+    return FrameFeatures(model)(*[signals.get(b, spans[b]) for b in branches])
 
 
 class WindowHead(nn.Module):
