@@ -158,7 +158,7 @@ def cmd_card(args) -> None:
     needs_analysis("card")
     from uwac.acoustics.evaluation.model_card import write_card
 
-    print(f"wrote {write_card(model=args.model, evaluations=args.eval, out=args.out, run=args.run)}")
+    print(f"wrote {write_card(model=args.model, evaluations=args.eval or [], out=args.out, run=args.run)}")
 
 
 def _write_adapted(rows: list, skipped: list[str], out: Path, nothing: str) -> Path:
@@ -462,7 +462,8 @@ def _add_card(sub) -> None:
     """``uwac card``: the model card."""
     c = sub.add_parser("card", help="markdown model card from a model's metadata and its `uwac evaluate` outputs")
     c.add_argument("model", type=Path)
-    c.add_argument("--eval", type=Path, nargs="*", default=[], help="evaluation folders (synthetic and/or real clips)")
+    c.add_argument("--eval", type=Path, nargs="*", action="extend", default=None,
+                   help="evaluation folders (synthetic and/or real clips); --eval A B and --eval A --eval B both keep all")
     c.add_argument("--out", required=True, type=Path, help="card .md")
     c.add_argument("--run", type=Path, default=None,
                    help="the training run folder the model was exported from: the physics heads' test accuracy from "

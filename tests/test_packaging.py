@@ -67,8 +67,7 @@ def test_wheel_holds_one_namespace_and_the_shipped_files(node):
     tops = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
     assert tops == {"uwac"}, tops
     for need in ("uwac/data/models/uwac-default.onnx", "uwac/data/models/uwac-default.int8.onnx",
-                 "uwac/data/models/uwac-default.signal.onnx", "uwac/data/models/uwac-default.frames.onnx",
-                 "uwac/data/models/uwac-default.head.onnx",
+                 "uwac/data/models/uwac-default.frames.onnx", "uwac/data/models/uwac-default.head.onnx",
                  "uwac/data/label_maps/deepship.yaml", "uwac/training/configs/default.yaml",
                  "uwac/acoustics/console/page.html"):
         assert need in names, need

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rebuild the shipped default model (data/models/uwac-default.onnx, its int8 variant when it passes the gate) and
 # its model card from the committed recipe:
-# 2400 minutes of 21-s single-contact renders at 16 kHz (renderer seed 61: 6857 recordings, four 15-s windows each),
-# training/configs/default.yaml (the physics ear), and the real ambient bank from ../shared/realdata when present
+# 1800 minutes of 12-s single-contact renders at 16 kHz (renderer seed 61), training/configs/default.yaml (the physics
+# ear), and the real ambient bank from ../shared/realdata when present
 # (without it the model trains on synthetic ambient only, and the card says so).
 # Usage, from the repository root with the README's venv: bash data/models/build_default.sh [WORK_DIR]
 set -euo pipefail
@@ -12,7 +12,7 @@ mkdir -p "$work"
 if [ -f "$work/data/manifest.csv" ]; then
   echo "$work/data/manifest.csv exists: training on it (delete $work/data to render afresh)"
 else
-  uwac synth --out "$work/data" --minutes 2400 --clip-seconds 21 --sample-rate 16000 --seed 61 --workers 2
+  uwac synth --out "$work/data" --minutes 1800 --clip-seconds 12 --sample-rate 16000 --seed 61 --workers 2
 fi
 bank=()
 if [ -f "$real/manifest.csv" ]; then

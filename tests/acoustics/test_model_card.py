@@ -152,3 +152,15 @@ def test_an_unmeasured_goal_says_so(tmp_path):
     assert [g["met"] for g in real_world_goals(ev["real_world"])][2:] == [None, None]
     card = card_markdown(toy_model(tmp_path / "toy.onnx"), [ev])
     assert "| vessel vs not, ROC AUC over the clips | ≥ 0.90 | n/a (5 clips) | not measured |" in card
+
+
+def test_card_keeps_every_evaluation_however_the_flag_is_repeated():
+    """``build_default.sh`` passes ``--eval SYN --eval REAL``: both must reach the card, not only the last."""
+    from pathlib import Path
+
+    from uwac.acoustics.cli import build_parser
+
+    for argv in (["--eval", "syn", "--eval", "real"], ["--eval", "syn", "real"]):
+        args = build_parser().parse_args(["card", "m.onnx", *argv, "--out", "c.md"])
+        assert args.eval == [Path("syn"), Path("real")]
+    assert build_parser().parse_args(["card", "m.onnx", "--out", "c.md"]).eval is None
