@@ -3,13 +3,15 @@
 One rendered dataset, one recipe (``training/configs/ear.yaml``), one seed; only ``data.window_seconds`` changes
 (the hop stays 2 s). For each length: train, export, score the test split with onnxruntime (audible-window and
 whole-recording macro-F1) and time the exported file at batch 1 on one thread (p50/p99 ms per window, × real time
-per core at the 2-s hop). A 3.07-s window holds one LOFAR/DEMON frame (0.326 Hz bins); every 0.77 s more adds a
-frame, so longer windows show more of a line's persistence at more latency and cost. Writes
+per core at the 2-s hop). With ear.yaml's front-end a 3.3-s window holds one LOFAR frame (0.3125 Hz bins) and every
+1 s more adds a frame (default.yaml's pinned geometry: 3.07 s, then one every 0.77 s), so longer windows show more
+of a line's persistence and integrate weak lines better, at more latency and cost. ``--clip-seconds`` renders
+clips long enough for the longest window, so every length is scored on the same recordings. Writes
 ``OUT/window_sweep.json``, ``.md`` and ``.png``.
 
 Usage, from the repository root with the README's venv (about 10 minutes per length on 2 cores with the defaults)::
 
-    python bench/window_sweep.py --out runs/window_sweep --windows 3.2 4.6 6 9
+    python bench/window_sweep.py --out runs/window_sweep --windows 3.3 4.6 6 9
 """
 
 from __future__ import annotations
@@ -120,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: one train-export-time-evaluate run per window length, then the table and the plot."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--windows", type=float, nargs="+", default=[3.2, 4.6, 6.0, 9.0], help="window lengths, s")
+    p.add_argument("--windows", type=float, nargs="+", default=[3.3, 4.6, 6.0, 9.0],
+                   help="window lengths, s (at least one LOFAR frame: 3.21 s with ear.yaml)")
     p.add_argument("--manifest", type=Path, default=None,
                    help="default: render --minutes of --clip-seconds clips into OUT/data")
     p.add_argument("--clip-seconds", type=float, default=12.0,

@@ -1,6 +1,6 @@
 """Framing and a band-limited power DFT from plain ops (Pad/Slice/Reshape/Concat, MatMul/Mul/Add).
 
-Used by the LOFAR and DEMON branches: long frames (8192 decimated samples, 768 envelope samples) whose
+Used by the LOFAR and DEMON branches: long frames (10240 decimated samples, 768 envelope samples) whose
 power is wanted only for a band of bins. The DFT is factored Cooley–Tukey style into two small matmul
 stages (n_fft = n1·n2) and stage 2 keeps only the bins below ``stop``, so the exported graph carries small
 tables and no STFT op or complex numbers (DESIGN.md pitfalls). ``power_fft`` is the same through
