@@ -1,10 +1,11 @@
 """The streaming graphs of an exported physics ear: ``M.signal.onnx``, ``M.frames.onnx`` and ``M.head.onnx``.
 
 A stream scored every *step* samples, where the step is a whole number of every branch's frame hop (log-mel
-256 samples; LOFAR and DEMON one frame hop, 1 s for the shipped model), shares all but the newest frames with
+256 samples; LOFAR and DEMON one frame hop, 1 s with ear.yaml's front-end), shares all but the newest frames with
 the window before, and all but the newest samples of the LOFAR and DEMON signals (decimated audio, envelopes);
 the node filters only the new audio and computes only the new frames (``acoustics/split_model.py``). The step is
-the smallest such multiple at least the model's hop (2.0 s for the shipped model). The graphs are plain ops like
+the smallest such multiple at least the model's hop (2.0 s with ear.yaml's front-end; 2.304 s for the shipped
+model, whose 0.768-s frame hops do not divide 2 s). The graphs are plain ops like
 the whole file, carry the ``uwac.split`` plan and the whole file's SHA-256, and are checked on the spot:
 stepping them over a signal must give the whole file's probabilities (≤ 1e-4), so wrong graphs are never
 written silently.

@@ -18,7 +18,17 @@ from uwac.acoustics.stream.blocks import Block
 from uwac.acoustics.stream.scorer import Scorer
 from uwac.export.stream_split import choose_step, frame_hops, split_plan
 from uwac.training.checkpoint import load_checkpoint
-from uwac.training.models.split import FRAME_AXIS, SignalFeatures, WindowHead, frames_of_audio
+from uwac.training.models.split import FRAME_AXIS, FrameFeatures, SignalFeatures, WindowHead, split_branches
+
+
+def frames_of_audio(model, *audio: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Every branch's frames from one audio span per branch (``split_branches`` order): the signal stage, then
+    the frames stage; what a window's frames are, the reference a stream's kept frames must equal."""
+    branches = split_branches(model)
+    spans = dict(zip(branches, audio, strict=True))
+    sig = SignalFeatures(model)
+    signals = dict(zip(sig.branches, sig(*[spans[b] for b in sig.branches]), strict=True))
+    return FrameFeatures(model)(*[signals.get(b, spans[b]) for b in branches])
 
 
 @pytest.fixture(scope="module")

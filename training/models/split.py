@@ -87,16 +87,6 @@ class FrameFeatures(nn.Module):
         return tuple(out)
 
 
-def frames_of_audio(model: Classifier, *audio: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Every branch's frames from one audio span per branch (``split_branches`` order): the signal stage, then
-    the frames stage; what a window's frames are, the reference a stream's kept frames must equal."""
-    branches = split_branches(model)
-    spans = dict(zip(branches, audio, strict=True))
-    sig = SignalFeatures(model)
-    signals = dict(zip(sig.branches, sig(*[spans[b] for b in sig.branches]), strict=True))
-    return FrameFeatures(model)(*[signals.get(b, spans[b]) for b in branches])
-
-
 class WindowHead(nn.Module):
     """One window's frames per branch → ``(logits, probabilities, embedding[, physics])``, as the whole model."""
 
