@@ -89,8 +89,20 @@ def speed_perturb(audio: np.ndarray, factor: float, n_out: int) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def short_piece(window: np.ndarray, length: int, where: float) -> np.ndarray:
+    """``length`` samples of ``window`` from ``where`` (0–1: the share of the room left before the piece),
+    repeated up to the window's length: what a clip of ``length`` samples is scored as
+    (:func:`uwac.acoustics.contract.short_clip_window`). float32, same length as ``window``."""
+    n = window.shape[0]
+    if not 0 < length <= n:
+        raise ValueError(f"a piece of {length} samples does not fit a window of {n}")
+    first = int(where * (n - length))
+    return np.resize(np.asarray(window[first:first + length], dtype=np.float32), n)
+
+
 def augment_window(span: np.ndarray, start: int, n: int, rng: np.random.Generator, cfg: AugmentConfig,
-                   ambient: Callable[[np.random.Generator, int], np.ndarray] | None = None) -> np.ndarray:
+                   ambient: Callable[[np.random.Generator, int], np.ndarray] | None = None, *,
+                   sample_rate: int = 16000) -> np.ndarray:
     """One training window of ``n`` samples from ``span`` starting at sample ``start``, augmented; float32.
 
     ``span``: 1-D samples of one recording at the model rate (e.g. a memmap from
@@ -99,8 +111,9 @@ def augment_window(span: np.ndarray, start: int, n: int, rng: np.random.Generato
     In order: speed perturbation with probability ``cfg.speed_prob`` (factor uniform in ``cfg.speed``; the
     input is read from ``start``, moved back when the span ends too soon, and the step is skipped when the
     whole span is too short), then an ambient mix with probability ``cfg.ambient_mix_prob`` at an SNR
-    uniform in ``cfg.snr_db``, then a gain uniform in ``cfg.gain_db``. ``cfg.enabled`` False returns the
-    plain slice. The same ``rng`` state gives the same window.
+    uniform in ``cfg.snr_db``, then a gain uniform in ``cfg.gain_db``, then, with probability
+    ``cfg.short_prob``, :func:`short_piece`. ``cfg.enabled`` False returns the plain slice. The same ``rng`` state
+    gives the same window. ``sample_rate`` [Hz] turns ``cfg.short_seconds`` into samples.
     """
     total = len(span)
     start, n = int(start), int(n)
@@ -113,6 +126,7 @@ def augment_window(span: np.ndarray, start: int, n: int, rng: np.random.Generato
     factor = float(rng.uniform(cfg.speed[0], cfg.speed[1]))
     snr_db = float(rng.uniform(cfg.snr_db[0], cfg.snr_db[1]))
     gain_db = float(rng.uniform(cfg.gain_db[0], cfg.gain_db[1]))
+    u_short, short_len, short_at = rng.random(3)
 
     x = None
     if u_speed < cfg.speed_prob and factor != 1.0:
@@ -126,6 +140,11 @@ def augment_window(span: np.ndarray, start: int, n: int, rng: np.random.Generato
         noise = np.asarray(ambient(rng, n), dtype=np.float32)
         x = mix_at_snr(x, noise, snr_db)
     x = apply_gain(x, gain_db)
+    if u_short < cfg.short_prob:
+        lo, hi = (int(round(s * sample_rate)) for s in cfg.short_seconds)
+        hi = min(hi, n - 1)
+        if 0 < lo <= hi:
+            x = short_piece(x, lo + int(short_len * (hi - lo)), short_at)
     if not np.all(np.isfinite(x)):
         raise ValueError("augmented window has NaN/Inf samples; check the span and the ambient bank")
     return x

@@ -73,7 +73,10 @@ class AugmentConfig:
     broadband SNR in dB (signal window power over ambient window power). gain_db: random gain range in dB.
     time_shift: random window starts within a span (else the 1-s grid). speed / speed_prob: resampling
     factor range (Doppler and shaft-rate change). freq_masks × freq_mask_bins, time_masks × time_mask_frames:
-    SpecAugment masks on the normalised log-mel (mel bands, frames).
+    SpecAugment masks on the normalised log-mel (mel bands, frames). short_prob / short_seconds: with this
+    probability a window is a piece of itself, its length uniform in short_seconds (s, capped below the window),
+    repeated up to the window — exactly how a clip shorter than the window is scored
+    (:func:`uwac.acoustics.contract.short_clip_window`), so the model learns to read repeated pieces too.
     """
 
     enabled: bool = True
@@ -87,6 +90,8 @@ class AugmentConfig:
     freq_mask_bins: int = 6
     time_masks: int = 2
     time_mask_frames: int = 10
+    short_prob: float = 0.0
+    short_seconds: list[float] = field(default_factory=lambda: [4.0, 12.0])
 
 
 @dataclass

@@ -262,7 +262,8 @@ class TrainWindows(torch.utils.data.Dataset):
         pos = self.positions[i]
         span, start = self.windows[pos]
         audio = augment_window(self.split.spans[span], start, self.cfg.window_samples(),
-                               epoch_rng(self.seed, self.epoch, 1, pos), self.cfg.augment, self.ambient)
+                               epoch_rng(self.seed, self.epoch, 1, pos), self.cfg.augment, self.ambient,
+                               sample_rate=self.cfg.frontend.sample_rate)
         label, physics = self.split.window_targets(span, start, self.cfg)
         return torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), label, torch.from_numpy(physics)
 

@@ -153,8 +153,7 @@ def render_real_world(rw: dict) -> list[str]:
     lines += [f"| {Path(c['file']).name} | {c['category']} | {c['predicted']} | {c['top_probability']:.3f} |"
               for c in rw["clips"]]
     if rw["too_short"]:
-        lines += ["", f"Shorter than one model window ({rw['too_short'][0]['window_s']:g} s): scored as one window of "
-                  "their own length (repeated up to the model's shortest input when shorter still) and counted in the "
-                  "figures above:", ""]
+        lines += ["", f"Shorter than one model window ({rw['too_short'][0]['window_s']:g} s): scored as one window, "
+                  "the clip repeated up to the window's length, and counted in the figures above:", ""]
         lines += [f"- {Path(c['file']).name} ({c['category']}, {c['duration_s']:.2f} s)" for c in rw["too_short"]]
     return lines

@@ -9,6 +9,7 @@ from uwac.training.augment import (
     augment_window,
     input_length,
     mix_at_snr,
+    short_piece,
     spec_augment,
     speed_perturb,
 )
@@ -110,6 +111,29 @@ def test_each_step_alone():
     mixed = augment_window(span, 100, n, np.random.default_rng(0), mix_only, ambient=_ambient)
     assert abs(_snr_db(plain, mixed) - 5.0) < 0.01
     assert np.array_equal(augment_window(span, 100, n, np.random.default_rng(0), mix_only), plain)  # no bank
+
+
+def test_short_piece_is_a_clip_scored_as_the_model_scores_it():
+    # a window made of a piece repeated: the same samples a short clip of that length gets from short_clip_window
+    span = _span()
+    n = 3 * SR
+    cfg = AugmentConfig(speed_prob=0.0, ambient_mix_prob=0.0, gain_db=[0.0, 0.0], short_prob=1.0,
+                        short_seconds=[1.0, 2.0])
+    out = augment_window(span, 100, n, np.random.default_rng(3), cfg, sample_rate=SR)
+    plain = span[100:100 + n]
+    period = next(p for p in range(SR, 2 * SR + 1) if np.array_equal(out[p:], out[:n - p]))
+    first = int(np.flatnonzero(plain == out[0])[0])
+    assert np.array_equal(out[:period], plain[first:first + period])
+    assert np.array_equal(out, augment_window(span, 100, n, np.random.default_rng(3), cfg, sample_rate=SR))
+    # lengths spread over the range; never the whole window; off by default
+    periods = {len(np.unique(augment_window(span, 100, n, np.random.default_rng(s), cfg, sample_rate=SR)))
+               for s in range(8)}
+    assert len(periods) > 4 and max(periods) <= 2 * SR
+    assert np.array_equal(augment_window(span, 100, n, np.random.default_rng(3), AugmentConfig(
+        speed_prob=0.0, ambient_mix_prob=0.0, gain_db=[0.0, 0.0]), sample_rate=SR), plain)
+    assert np.array_equal(short_piece(plain, n, 0.7), plain)
+    with pytest.raises(ValueError, match="does not fit"):
+        short_piece(plain, n + 1, 0.0)
 
 
 # starts: the first, the middle, the last (the speed step must move it back); a span only one window long
