@@ -102,7 +102,7 @@ def short_piece(window: np.ndarray, length: int, where: float) -> np.ndarray:
 
 def augment_window(span: np.ndarray, start: int, n: int, rng: np.random.Generator, cfg: AugmentConfig,
                    ambient: Callable[[np.random.Generator, int], np.ndarray] | None = None, *,
-                   sample_rate: int = 16000) -> np.ndarray:
+                   sample_rate: int | None = None) -> np.ndarray:
     """One training window of ``n`` samples from ``span`` starting at sample ``start``, augmented; float32.
 
     ``span``: 1-D samples of one recording at the model rate (e.g. a memmap from
@@ -113,7 +113,8 @@ def augment_window(span: np.ndarray, start: int, n: int, rng: np.random.Generato
     whole span is too short), then an ambient mix with probability ``cfg.ambient_mix_prob`` at an SNR
     uniform in ``cfg.snr_db``, then a gain uniform in ``cfg.gain_db``, then, with probability
     ``cfg.short_prob``, :func:`short_piece`. ``cfg.enabled`` False returns the plain slice. The same ``rng`` state
-    gives the same window. ``sample_rate`` [Hz] turns ``cfg.short_seconds`` into samples.
+    gives the same window. ``sample_rate`` [Hz] turns ``cfg.short_seconds`` into samples (needed when
+    ``cfg.short_prob`` > 0).
     """
     total = len(span)
     start, n = int(start), int(n)
@@ -141,6 +142,8 @@ def augment_window(span: np.ndarray, start: int, n: int, rng: np.random.Generato
         x = mix_at_snr(x, noise, snr_db)
     x = apply_gain(x, gain_db)
     if u_short < cfg.short_prob:
+        if sample_rate is None:
+            raise ValueError("augment.short_prob > 0 needs the window's sample_rate to cut short_seconds")
         lo, hi = (int(round(s * sample_rate)) for s in cfg.short_seconds)
         hi = min(hi, n - 1)
         if 0 < lo <= hi:

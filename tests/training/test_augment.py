@@ -134,6 +134,8 @@ def test_short_piece_is_a_clip_scored_as_the_model_scores_it():
     assert np.array_equal(short_piece(plain, n, 0.7), plain)
     with pytest.raises(ValueError, match="does not fit"):
         short_piece(plain, n + 1, 0.0)
+    with pytest.raises(ValueError, match="sample_rate"):
+        augment_window(span, 100, n, np.random.default_rng(3), cfg)
 
 
 # starts: the first, the middle, the last (the speed step must move it back); a span only one window long
